@@ -1,0 +1,91 @@
+"""``track`` command line: ``track SOURCE [options]`` or ``track SUBCOMMAND [options]``.
+
+Dispatch rule: the first argument is a subcommand only when it is exactly one of the names
+in ``SUBCOMMANDS``; anything else is a SOURCE (``track ./eval`` tracks a file named eval).
+Each subcommand lives in its own module under ``tracker.commands`` exposing
+``configure(parser)`` and ``run(args) -> int`` and is imported only when used.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from typing import List, Optional
+
+from tracker import exit_codes
+from tracker.errors import InputError
+
+SUBCOMMANDS = {
+    "mot": ("tracker.commands.mot", "track MOTChallenge sequences from their detection files"),
+    "eval": ("tracker.commands.evaluate", "evaluate results against ground truth (HOTA, CLEAR, Identity)"),
+    "bench": ("tracker.commands.bench", "benchmark ours against established trackers side by side"),
+    "train": ("tracker.commands.train", "train the contrastive appearance embedder on unlabeled video"),
+    "embed-eval": ("tracker.commands.embed_eval", "evaluate an embedder: re-ID retrieval and linear probe"),
+    "train-associator": ("tracker.commands.train_associator", "train the Transformer associator"),
+    "batch": ("tracker.commands.batch", "track many sources in parallel (process pool or Ray)"),
+}
+SOURCE_COMMAND = "tracker.commands.video"
+
+TOP_HELP = """usage: track SOURCE [options]          track a video, frame folder, webcam index or URL
+       track SUBCOMMAND [options]      see below; 'track SUBCOMMAND --help' for details
+
+identitrack: multi-object tracking that keeps identities.
+
+subcommands:
+{commands}
+
+exit codes: 0 success, 2 bad input, 3 stopped early (partial results kept),
+            130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 1 internal error.
+Run 'track SOURCE --help' for the options of the main command.
+"""
+
+
+def _top_help() -> str:
+    width = max(len(n) for n in SUBCOMMANDS)
+    lines = [f"  {name.ljust(width)}  {desc}" for name, (_, desc) in SUBCOMMANDS.items()]
+    return TOP_HELP.format(commands="\n".join(lines))
+
+
+def _load(module_name: str):
+    return importlib.import_module(module_name)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_top_help())
+        return exit_codes.OK if argv else exit_codes.BAD_INPUT
+    if argv[0] in SUBCOMMANDS:
+        module_name, desc = SUBCOMMANDS[argv[0]]
+        prog, rest = f"track {argv[0]}", argv[1:]
+    else:
+        module_name, desc, prog, rest = SOURCE_COMMAND, "track a video source", "track", argv
+    try:
+        module = _load(module_name)
+    except ImportError as exc:
+        print(f"track: the '{prog}' command is not available: {exc}", file=sys.stderr)
+        return exit_codes.INTERNAL_ERROR
+    parser = argparse.ArgumentParser(prog=prog, description=getattr(module, "DESCRIPTION", desc),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    module.configure(parser)
+    try:
+        args = parser.parse_args(rest)
+    except SystemExit as exc:  # argparse already printed usage
+        return exit_codes.OK if exc.code == 0 else exit_codes.BAD_INPUT
+    try:
+        return int(module.run(args) or 0)
+    except InputError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return exit_codes.BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return exit_codes.INTERRUPTED_SIGINT
+    except Exception:  # an internal error: show the traceback, it is a bug report
+        traceback.print_exc()
+        print(f"{prog}: internal error (please report it with the traceback above)", file=sys.stderr)
+        return exit_codes.INTERNAL_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

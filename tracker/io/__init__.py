@@ -1,0 +1,1 @@
+"""Input/output at the edges: MOTChallenge files, video sources, writers."""

@@ -1,0 +1,289 @@
+"""MOTChallenge text files: ``seqinfo.ini``, ``det.txt``, ``gt.txt`` and result files.
+
+File rules (also listed in ``docs/reliability.md``):
+
+* Lines are comma-separated (spaces after commas allowed); blank lines and lines starting
+  with ``#`` are skipped.
+* Detection and result files need 6-10 columns ``frame,id,x,y,w,h[,score[,...]]``; a missing
+  score means 1.0. Ground truth needs at least 7 columns.
+* A non-numeric field, NaN/inf, a frame < 1, or a width/height <= 0 is an error naming
+  ``file:line`` and the text.
+* Rows may come in any order; they are sorted by frame.
+* Exact duplicate rows are kept once (``MotTable.duplicates_dropped`` counts them).
+* Rows with a frame beyond a known sequence length are dropped and counted
+  (``MotTable.beyond_length_dropped``).
+"""
+from __future__ import annotations
+
+import configparser
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, Optional
+
+import numpy as np
+
+from tracker.detections import Detections
+from tracker.errors import FileFormatError, InputError
+
+DET_MIN_COLUMNS = 6
+GT_MIN_COLUMNS = 7
+MAX_COLUMNS = 10
+SCORE_RESCALE_MODES = ("auto", "none", "minmax")
+
+
+@dataclass(frozen=True)
+class SequenceInfo:
+    """What ``seqinfo.ini`` says about a sequence (frame rate in frames/s, size in pixels)."""
+
+    name: str
+    path: Path
+    frame_rate: float
+    seq_length: int
+    width: int
+    height: int
+    im_dir: str = "img1"
+    im_ext: str = ".jpg"
+
+
+def read_seqinfo(seq_dir) -> SequenceInfo:
+    """Read ``<seq_dir>/seqinfo.ini``; raise ``InputError`` naming a missing file or key."""
+    seq_dir = Path(seq_dir)
+    ini = seq_dir / "seqinfo.ini"
+    if not ini.is_file():
+        raise InputError(f"{ini}: not found (a MOTChallenge sequence folder holds seqinfo.ini)")
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(ini)
+        sec = parser["Sequence"]
+        return SequenceInfo(
+            name=sec.get("name", seq_dir.name),
+            path=seq_dir,
+            frame_rate=float(sec["frameRate"]),
+            seq_length=int(sec["seqLength"]),
+            width=int(sec["imWidth"]),
+            height=int(sec["imHeight"]),
+            im_dir=sec.get("imDir", "img1"),
+            im_ext=sec.get("imExt", ".jpg"),
+        )
+    except (KeyError, ValueError, configparser.Error) as exc:
+        raise InputError(f"{ini}: malformed or missing key ({exc}); needs [Sequence] frameRate, seqLength, imWidth, imHeight") from exc
+
+
+def find_sequences(paths: Iterable) -> list:
+    """Expand each path (a sequence folder, or a folder of sequence folders) to sorted
+    sequence folders. Raises ``InputError`` for a path that is neither."""
+    found = []
+    for p in paths:
+        p = Path(p)
+        if (p / "seqinfo.ini").is_file():
+            found.append(p)
+        elif p.is_dir():
+            subs = sorted(d for d in p.iterdir() if (d / "seqinfo.ini").is_file())
+            if not subs:
+                raise InputError(f"{p}: no MOTChallenge sequence here (no seqinfo.ini in it or its subfolders)")
+            found.extend(subs)
+        else:
+            raise InputError(f"{p}: not found")
+    return found
+
+
+@dataclass
+class MotTable:
+    """Rows of a MOTChallenge file as parallel arrays, sorted by frame.
+
+    frames (R,) int64 1-based; ids (R,) int64; xywh (R, 4) float64 pixels; scores (R,) float64
+    (the 7th column: detector score, or gt ``conf`` flag); classes (R,) int64 (8th column,
+    -1 if absent); visibility (R,) float64 (9th column, 1 if absent); lines (R,) int64 source
+    line numbers.
+    """
+
+    path: str
+    frames: np.ndarray
+    ids: np.ndarray
+    xywh: np.ndarray
+    scores: np.ndarray
+    classes: np.ndarray
+    visibility: np.ndarray
+    lines: np.ndarray
+    duplicates_dropped: int = 0
+    beyond_length_dropped: int = 0
+    columns: int = 0
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def select(self, mask: np.ndarray) -> "MotTable":
+        return MotTable(
+            self.path, self.frames[mask], self.ids[mask], self.xywh[mask], self.scores[mask], self.classes[mask],
+            self.visibility[mask], self.lines[mask], self.duplicates_dropped, self.beyond_length_dropped, self.columns,
+        )
+
+
+def _parse_lines(path: Path, min_columns: int) -> tuple:
+    rows, line_nos = [], []
+    try:
+        text = path.read_text(encoding="utf-8", errors="strict")
+    except FileNotFoundError:
+        raise InputError(f"{path}: not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, expected a MOTChallenge text file") from None
+    except PermissionError:
+        raise InputError(f"{path}: not readable (permission denied)") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not a text file ({exc.reason} at byte {exc.start})") from None
+    for line_no, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        if len(fields) < min_columns or len(fields) > MAX_COLUMNS:
+            raise FileFormatError(path, line_no, raw, f"expected {min_columns}-{MAX_COLUMNS} comma-separated columns, found {len(fields)}")
+        try:
+            values = [float(f) for f in fields]
+        except ValueError:
+            raise FileFormatError(path, line_no, raw, "non-numeric field") from None
+        if not all(math.isfinite(v) for v in values):
+            raise FileFormatError(path, line_no, raw, "NaN or infinite value")
+        frame = values[0]
+        if frame < 1 or frame != int(frame):
+            raise FileFormatError(path, line_no, raw, "frame must be a whole number >= 1 (frames are 1-based)")
+        if values[4] <= 0 or values[5] <= 0:
+            raise FileFormatError(path, line_no, raw, "width and height must be > 0")
+        values += [math.nan] * (MAX_COLUMNS - len(values))
+        rows.append(values)
+        line_nos.append(line_no)
+    return rows, line_nos
+
+
+def read_mot_file(path, kind: str = "det", seq_length: Optional[int] = None) -> MotTable:
+    """Parse a MOTChallenge file.
+
+    kind: ``"det"`` or ``"result"`` (6-10 columns, missing score = 1) or ``"gt"`` (>= 7 columns).
+    seq_length: when given, rows with a frame beyond it are dropped and counted.
+    """
+    if kind not in ("det", "gt", "result"):
+        raise ValueError(f"kind must be 'det', 'gt' or 'result', got {kind!r}")
+    path = Path(path)
+    rows, line_nos = _parse_lines(path, GT_MIN_COLUMNS if kind == "gt" else DET_MIN_COLUMNS)
+    arr = np.array(rows, dtype=np.float64).reshape(-1, MAX_COLUMNS)
+    lines = np.array(line_nos, dtype=np.int64)
+    n_cols = 0 if not rows else max(int(np.sum(~np.isnan(r))) for r in arr[:1])
+    # exact duplicates: keep the first occurrence
+    dup_count = 0
+    if len(arr):
+        _, first = np.unique(np.nan_to_num(arr, nan=-1e18), axis=0, return_index=True)
+        keep = np.zeros(len(arr), bool)
+        keep[first] = True
+        dup_count = int((~keep).sum())
+        arr, lines = arr[keep], lines[keep]
+    beyond = 0
+    if seq_length is not None and len(arr):
+        inside = arr[:, 0] <= seq_length
+        beyond = int((~inside).sum())
+        arr, lines = arr[inside], lines[inside]
+    order = np.lexsort((lines, arr[:, 0])) if len(arr) else np.zeros(0, np.int64)
+    arr, lines = arr[order], lines[order]
+    scores = np.where(np.isnan(arr[:, 6]), 1.0, arr[:, 6])
+    classes = np.where(np.isnan(arr[:, 7]), -1, arr[:, 7]).astype(np.int64)
+    vis = np.where(np.isnan(arr[:, 8]), 1.0, arr[:, 8])
+    return MotTable(
+        str(path), arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2:6].copy(), scores, classes, vis,
+        lines, dup_count, beyond, n_cols,
+    )
+
+
+def rescale_scores(scores: np.ndarray, mode: str = "auto") -> np.ndarray:
+    """Map detector scores to [0, 1].
+
+    ``none`` keeps them; ``minmax`` maps the file's [min, max] to [0, 1]; ``auto`` applies
+    ``minmax`` only when some score falls outside [0, 1] (e.g. MOT15 ACF detections).
+    """
+    if mode not in SCORE_RESCALE_MODES:
+        raise ValueError(f"score rescale mode must be one of {SCORE_RESCALE_MODES}, got {mode!r}")
+    scores = np.asarray(scores, dtype=np.float64)
+    if mode == "none" or len(scores) == 0:
+        return scores.copy()
+    lo, hi = float(scores.min()), float(scores.max())
+    if mode == "auto" and lo >= 0.0 and hi <= 1.0:
+        return scores.copy()
+    if hi <= lo:
+        return np.ones_like(scores)
+    return (scores - lo) / (hi - lo)
+
+
+@dataclass
+class DetectionSet:
+    """Detections of a whole sequence: ``by_frame[f]`` for 1-based frame f (missing = none)."""
+
+    path: str
+    by_frame: Dict[int, Detections]
+    rows: int
+    rescaled: bool
+    duplicates_dropped: int = 0
+    beyond_length_dropped: int = 0
+    below_min_score: int = 0
+    frames: list = field(default_factory=list)
+
+    def get(self, frame: int) -> Detections:
+        return self.by_frame.get(frame) or Detections.empty()
+
+
+def load_detections(path, min_score: Optional[float] = None, score_rescale: str = "auto",
+                    seq_length: Optional[int] = None) -> DetectionSet:
+    """Read a ``det.txt`` into per-frame ``Detections`` (scores rescaled first, then
+    thresholded at ``min_score``). ``Detections.index`` is the row's position in its frame's
+    input (before thresholding) and ``data['lines']`` holds the file line numbers."""
+    table = read_mot_file(path, "det", seq_length)
+    scores = rescale_scores(table.scores, score_rescale)
+    rescaled = not np.array_equal(scores, table.scores)
+    by_frame: Dict[int, Detections] = {}
+    below = 0
+    if len(table):
+        boundaries = np.flatnonzero(np.diff(table.frames)) + 1
+        for idx in np.split(np.arange(len(table)), boundaries):
+            frame = int(table.frames[idx[0]])
+            local = np.arange(len(idx))
+            keep = np.ones(len(idx), bool) if min_score is None else scores[idx] >= min_score
+            below += int((~keep).sum())
+            idx, local = idx[keep], local[keep]
+            classes = np.where(table.classes[idx] < 0, 0, table.classes[idx])
+            det = Detections.from_xywh(table.xywh[idx], scores[idx], classes, index=local)
+            det.data["lines"] = table.lines[idx]
+            by_frame[frame] = det
+    return DetectionSet(str(path), by_frame, len(table), rescaled, table.duplicates_dropped,
+                        table.beyond_length_dropped, below, sorted(by_frame))
+
+
+def format_mot_row(frame: int, track_id: int, xywh, score: float) -> str:
+    """One MOTChallenge result line: ``frame,id,x,y,w,h,score,-1,-1,-1`` (1-based frame)."""
+    x, y, w, h = (float(v) for v in xywh)
+    return f"{int(frame)},{int(track_id)},{x:.2f},{y:.2f},{w:.2f},{h:.2f},{float(score):.4f},-1,-1,-1\n"
+
+
+def write_text_atomic(path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder + rename, so a
+    reader never sees a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_mot_results(path, rows: Iterable[tuple]) -> int:
+    """Atomically write result rows ``(frame, track_id, xywh, score)``, sorted by frame then
+    id. Returns the number of rows written."""
+    rows = sorted(rows, key=lambda r: (int(r[0]), int(r[1])))
+    write_text_atomic(path, "".join(format_mot_row(*r) for r in rows))
+    return len(rows)
