@@ -1,0 +1,123 @@
+"""Tracker lifecycle step by step on hand-made detections."""
+import numpy as np
+import pytest
+
+from tracker import Detections, Tracker, TrackerConfig, TrackState
+
+BOX = np.array([[100.0, 100.0, 140.0, 200.0]])
+
+
+def det(box=BOX, score=0.9):
+    return Detections(np.asarray(box, float), scores=[score] * len(box))
+
+
+def cfg(**kw):
+    base = dict(frame_rate=10.0, min_hits=3, lost_horizon_s=0.5, new_track_score=0.6)
+    base.update(kw)
+    return TrackerConfig(**base)
+
+
+def test_confirmed_after_min_hits_then_lost_then_removed():
+    tr = Tracker(cfg())
+    assert len(tr.update(det())) == 0  # hit 1: tentative, no ID yet
+    assert len(tr.update(det())) == 0  # hit 2
+    out = tr.update(det())  # hit 3: confirmed, ID 1 issued
+    assert out.track_ids.tolist() == [1]
+    assert out.states.tolist() == [TrackState.CONFIRMED]
+    assert out.det_index.tolist() == [0] and out.observed.tolist() == [True]
+    # a miss makes it LOST (not reported), still alive
+    assert len(tr.update(Detections.empty())) == 0
+    assert tr.live_track_count == 1
+    # seen again within the horizon: same ID
+    assert tr.update(det()).track_ids.tolist() == [1]
+    # unseen for longer than 0.5 s (= 5 frames at 10 fps) -> removed, state dropped
+    for _ in range(6):
+        tr.update(Detections.empty())
+    assert tr.live_track_count == 0
+    # the same box now starts a new track that gets a new ID (never reused)
+    for _ in range(2):
+        assert len(tr.update(det())) == 0
+    assert tr.update(det()).track_ids.tolist() == [2]
+
+
+def test_tentative_track_removed_after_one_miss():
+    tr = Tracker(cfg())
+    tr.update(det())
+    tr.update(Detections.empty())
+    assert tr.live_track_count == 0
+
+
+def test_low_score_detection_only_extends_confirmed_tracks():
+    tr = Tracker(cfg(min_hits=2, high_score=0.5, low_score=0.1))
+    tr.update(det())
+    assert tr.update(det()).track_ids.tolist() == [1]
+    out = tr.update(det(score=0.3))  # low score: keeps the confirmed track alive
+    assert out.track_ids.tolist() == [1] and out.scores[0] == pytest.approx(0.3)
+    tr2 = Tracker(cfg(min_hits=1))
+    assert len(tr2.update(det(score=0.3))) == 0  # low score never starts a track
+
+
+def test_ids_are_per_instance_and_horizon_in_seconds():
+    a, b = Tracker(cfg(min_hits=1)), Tracker(cfg(min_hits=1))
+    assert a.update(det()).track_ids.tolist() == [1]
+    assert b.update(det()).track_ids.tolist() == [1]
+    # horizon is in seconds: with timestamps 0.2 s apart, 3 missed frames = 0.6 s > 0.5 s
+    t = Tracker(cfg(min_hits=1, lost_horizon_s=0.5))
+    t.update(det(), timestamp=0.0)
+    t.update(Detections.empty(), timestamp=0.2)
+    t.update(Detections.empty(), timestamp=0.4)
+    assert t.live_track_count == 1
+    t.update(Detections.empty(), timestamp=0.6)
+    assert t.live_track_count == 0
+
+
+def test_prediction_uses_real_time_step_over_skipped_frames():
+    tr = Tracker(cfg(min_hits=1, lost_horizon_s=5.0))
+    for k in range(10):  # moves 10 px per 0.1 s = 100 px/s
+        tr.update(det(BOX + [10.0 * k, 0, 10.0 * k, 0]), timestamp=0.1 * k)
+    # 1 s later without observations, the object is at +100 px; IoU with the old box would be 0
+    out = tr.update(det(BOX + [190.0, 0, 190.0, 0]), timestamp=1.9)
+    assert out.track_ids.tolist() == [1]
+
+
+def test_crossing_tracks_keep_ids():
+    tr = Tracker(cfg(min_hits=1))
+    ids = None
+    for k in range(20):
+        a = [100 + 8 * k, 100, 140 + 8 * k, 200]
+        b = [300 - 8 * k, 100, 340 - 8 * k, 200]
+        out = tr.update(det([a, b]))
+        mapping = dict(zip(out.det_index.tolist(), out.track_ids.tolist()))
+        if ids is None:
+            ids = mapping
+        if len(mapping) == 2:
+            assert mapping == ids
+
+
+def test_timestamps_backwards_and_bad_frames_raise():
+    tr = Tracker(cfg())
+    tr.update(det(), timestamp=1.0)
+    tr.update(det(), timestamp=1.0)  # repeated: allowed, dt = 0
+    with pytest.raises(ValueError, match="backwards"):
+        tr.update(det(), timestamp=0.5)
+    with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
+        tr.update(det(), frame=np.zeros((10, 10), np.uint8))
+    with pytest.raises(ValueError, match="uint8"):
+        tr.update(det(), frame=np.zeros((10, 10, 3), np.float32))
+    with pytest.raises(ValueError, match="Detections"):
+        tr.update(np.zeros((1, 4)))
+
+
+def test_config_validation_lists_valid_keys():
+    with pytest.raises(ValueError, match="valid keys"):
+        TrackerConfig.from_dict({"hig_score": 0.5})
+    with pytest.raises(ValueError, match=r"high_score must be in \[0.0, 1.0\]"):
+        TrackerConfig(high_score=1.5)
+    with pytest.raises(ValueError, match="min_hits"):
+        TrackerConfig(min_hits=0)
+    with pytest.raises(ValueError, match="low_score"):
+        TrackerConfig(low_score=0.6, high_score=0.5)
+    nested = TrackerConfig.from_dict({"motion": {"velocity_noise": 0.3}})
+    assert nested.motion.velocity_noise == 0.3
+    with pytest.raises(ValueError, match="valid keys"):
+        TrackerConfig.from_dict({"motion": {"speed": 1}})

@@ -1,0 +1,90 @@
+"""Kalman filter and assignment, checked against values computed by hand."""
+import numpy as np
+import pytest
+
+from tracker import motion
+from tracker.assignment import linear_assignment
+from tracker.motion import MotionConfig
+
+CFG = MotionConfig(position_noise=0.1, velocity_noise=0.2, measurement_noise=0.05, initial_velocity_std=1.0)
+
+
+def test_initiate_by_hand():
+    mean, cov = motion.initiate(np.array([50.0, 60.0, 20.0, 40.0]), CFG)
+    np.testing.assert_allclose(mean, [50, 60, 20, 40, 0, 0, 0, 0])
+    # position std = 2 * 0.05 * (w, h, w, h) = (2, 4, 2, 4); velocity std = 1.0 * (20, 40, 20, 40)
+    np.testing.assert_allclose(np.diag(cov), [4, 16, 4, 16, 400, 1600, 400, 1600])
+
+
+def test_predict_by_hand_uses_seconds():
+    mean = np.array([50.0, 60.0, 20.0, 40.0, 10.0, -5.0, 0.0, 0.0])
+    cov = np.eye(8)
+    m, c = motion.predict(mean, cov, 0.5, CFG)
+    np.testing.assert_allclose(m[:4], [55.0, 57.5, 20.0, 40.0])
+    # P' = F P F^T + Q dt: position var 1 + 0.25 * 1 + (0.1*w)^2*0.5
+    assert c[0, 0] == pytest.approx(1 + 0.25 + (0.1 * 20) ** 2 * 0.5)
+    assert c[1, 1] == pytest.approx(1 + 0.25 + (0.1 * 40) ** 2 * 0.5)
+    assert c[4, 4] == pytest.approx(1 + (0.2 * 20) ** 2 * 0.5)
+    assert c[0, 4] == pytest.approx(0.5)
+    # two half steps cover the same distance as one full step
+    m2, _ = motion.predict(*motion.predict(mean, cov, 0.5, CFG), 0.5, CFG)
+    m1, _ = motion.predict(mean, cov, 1.0, CFG)
+    np.testing.assert_allclose(m2[:4], m1[:4])
+    # inputs untouched
+    assert mean[0] == 50.0 and cov[0, 0] == 1.0
+
+
+def test_update_by_hand_scalar_gain():
+    mean = np.array([0.0, 0.0, 10.0, 10.0, 0, 0, 0, 0])
+    cov = np.eye(8)
+    z = np.array([1.0, 0.0, 10.0, 10.0])
+    m, c = motion.update(mean, cov, z, CFG)
+    r = (0.05 * 10) ** 2  # measurement variance 0.25
+    gain = 1.0 / (1.0 + r)  # 0.8
+    assert m[0] == pytest.approx(gain * 1.0)
+    assert c[0, 0] == pytest.approx(1 - gain)
+    assert m[4] == 0.0  # no position-velocity correlation -> velocity untouched
+
+
+def test_filter_learns_constant_velocity():
+    cfg = MotionConfig()
+    mean, cov = motion.initiate(np.array([0.0, 0.0, 20.0, 50.0]), cfg)
+    for k in range(1, 30):
+        mean, cov = motion.predict(mean, cov, 0.1, cfg)
+        mean, cov = motion.update(mean, cov, np.array([k * 3.0, 0.0, 20.0, 50.0]), cfg)
+    assert mean[4] == pytest.approx(30.0, rel=0.05)  # 3 px per 0.1 s = 30 px/s
+
+
+def test_assignment_basic_and_ceiling():
+    cost = np.array([[0.1, 0.9], [0.2, 0.3]])
+    m, ur, uc = linear_assignment(cost, 0.5)
+    assert m.tolist() == [[0, 0], [1, 1]] and ur.size == 0 and uc.size == 0
+    m, ur, uc = linear_assignment(cost, 0.25)
+    assert m.tolist() == [[0, 0]] and ur.tolist() == [1] and uc.tolist() == [1]
+
+
+def test_assignment_rectangular_and_empty():
+    m, ur, uc = linear_assignment(np.array([[0.5, 0.1, 0.3]]), 1.0)
+    assert m.tolist() == [[0, 1]] and ur.size == 0 and uc.tolist() == [0, 2]
+    m, ur, uc = linear_assignment(np.array([[0.5], [0.1], [0.3]]), 1.0)
+    assert m.tolist() == [[1, 0]] and ur.tolist() == [0, 2] and uc.size == 0
+    for shape in [(0, 0), (0, 3), (4, 0)]:
+        m, ur, uc = linear_assignment(np.zeros(shape), 1.0)
+        assert m.shape == (0, 2) and len(ur) == shape[0] and len(uc) == shape[1]
+
+
+def test_assignment_all_infeasible_and_no_mutation():
+    cost = np.full((3, 2), 5.0)
+    before = cost.copy()
+    m, ur, uc = linear_assignment(cost, 1.0)
+    assert m.shape == (0, 2) and ur.tolist() == [0, 1, 2] and uc.tolist() == [0, 1]
+    np.testing.assert_array_equal(cost, before)
+    with pytest.raises(ValueError, match="inf"):
+        linear_assignment(np.array([[np.inf]]), 1.0)
+
+
+def test_assignment_is_global_not_greedy():
+    # greedy would take (0,0)=0.1 then (1,1)=0.9 -> total 1.0; optimum (0,1)+(1,0) = 0.4
+    cost = np.array([[0.1, 0.2], [0.2, 0.9]])
+    m, _, _ = linear_assignment(cost, 1.0)
+    assert sorted(map(tuple, m.tolist())) == [(0, 1), (1, 0)]

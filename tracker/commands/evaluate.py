@@ -1,0 +1,146 @@
+"""``track eval``: HOTA, CLEAR, Identity and re-entry ID recall against MOTChallenge ground truth."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+from tracker.errors import InputError
+from tracker.evaluation import (
+    BENCHMARK_CHOICES,
+    EvalConfig,
+    EvalReport,
+    evaluate_files,
+    evaluate_trackers,
+    format_comparison_table,
+    format_markdown_table,
+    plot_comparison,
+    write_json,
+)
+from tracker.evaluation.permanence import DEFAULT_GAP_SECONDS
+
+DESCRIPTION = """Evaluate tracking results against MOTChallenge ground truth, with the conventions and
+numbers of TrackEval (the official evaluator): HOTA, DetA, AssA, LocA, MOTA, MOTP, IDF1, IDP,
+IDR, IDsw, Frag, MT/PT/ML, FP, FN, plus re-entry ID recall (does a person get the same ID back
+after >= 1 s out of view; see docs/evaluation.md). Prints a markdown table (percentages), one row
+per sequence plus COMBINED (counts summed over sequences, then ratios formed).
+
+folder form:  track eval --gt-root ../shared/data/mot --results out [--seqs TUD-Campus,MOT17-05-FRCNN]
+              result files are <DIR>/<SEQ>.txt (or <DIR>/data/<SEQ>.txt); a missing one counts as
+              empty, with a warning
+compare:      track eval --gt-root ../shared/data/mot --results out_a out_b --plot cmp.png --json cmp.json
+              track eval --gt-root ../shared/data/mot --results-root runs/   (one folder per tracker)
+single file:  track eval --gt SEQ/gt/gt.txt --results RESULT.txt [--fps 25] [--seq-length 71]
+
+benchmark conventions (auto: MOT16/MOT17/MOT20 by sequence name or a 9-column gt, else MOT15):
+  MOT15  gt rows with conf 0 dropped, nothing else removed
+  MOT17  tracker boxes matched (IoU >= 0.5) to distractor gt (classes 2, 7, 8, 12) removed;
+         gt of class 1 with conf != 0 scored (MOT20 adds class 6 to the distractors)"""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    gt = parser.add_mutually_exclusive_group(required=True)
+    gt.add_argument("--gt-root", type=Path, metavar="ROOT", help="folder of MOTChallenge sequences (<SEQ>/gt/gt.txt)")
+    gt.add_argument("--gt", type=Path, metavar="GT.txt", help="one gt file (single-file form)")
+    res = parser.add_mutually_exclusive_group(required=True)
+    res.add_argument("--results", type=Path, nargs="+", metavar="PATH",
+                     help="result folder(s) (folder form) or result file(s) (single-file form); several = comparison")
+    res.add_argument("--results-root", type=Path, metavar="DIR",
+                     help="a folder holding one result folder per tracker (folder form)")
+    parser.add_argument("--names", metavar="A,B", help="display names of the result sets, comma-separated, in order")
+    parser.add_argument("--benchmark", choices=BENCHMARK_CHOICES, default="auto",
+                        help="evaluation conventions for every sequence (default: auto, per sequence)")
+    parser.add_argument("--seqs", metavar="A,B", help="evaluate only these sequences (comma-separated names)")
+    parser.add_argument("--json", type=Path, metavar="OUT.json", help="write every number and the settings as JSON")
+    parser.add_argument("--plot", type=Path, metavar="OUT.png",
+                        help="write bars of HOTA, IDF1, MOTA and re-entry recall per sequence and tracker")
+    parser.add_argument("--fps", type=float, metavar="F", help="frame rate of the single-file form (default: seqinfo.ini)")
+    parser.add_argument("--seq-length", type=int, metavar="N", help="frames in the single-file form's sequence")
+    parser.add_argument("--reentry-seconds", type=float, default=DEFAULT_GAP_SECONDS, metavar="K",
+                        help=f"shortest absence that counts as a re-entry gap, seconds (default {DEFAULT_GAP_SECONDS:g})")
+
+
+def _split(text) -> List[str]:
+    return [s.strip() for s in text.split(",") if s.strip()] if text else []
+
+
+def _result_sets(args) -> List[Path]:
+    if args.results_root is not None:
+        root = args.results_root
+        if not root.is_dir():
+            raise InputError(f"{root}: not a folder (--results-root takes a folder of result folders)")
+        folders = sorted(p for p in root.iterdir() if p.is_dir())
+        if not folders:
+            raise InputError(f"{root}: no result folders in it")
+        return folders
+    return list(args.results)
+
+
+def _names(args, paths: List[Path]) -> List[str]:
+    names = _split(args.names)
+    if names:
+        if len(names) != len(paths):
+            raise InputError(f"--names gives {len(names)} names for {len(paths)} result sets")
+    else:
+        names = [p.stem if p.is_file() else (p.name or str(p)) for p in paths]
+        if len(set(names)) < len(names):
+            names = [str(p) for p in paths]
+    if len(set(names)) < len(names):
+        raise InputError(f"--names must be distinct, got {', '.join(names)}")
+    return names
+
+
+def _check_outputs(args, inputs: List[Path]) -> None:
+    resolved = {p.resolve() for p in inputs if p.exists()}
+    for out in (args.json, args.plot):
+        if out is not None and out.resolve() in resolved:
+            raise InputError(f"{out}: is an input file; refusing to overwrite it")
+
+
+def run(args) -> int:
+    try:
+        config = EvalConfig(benchmark=args.benchmark, reentry_seconds=args.reentry_seconds)
+    except ValueError as exc:
+        raise InputError(f"--reentry-seconds must be a number > 0 (seconds), got {args.reentry_seconds}") from exc
+    paths = _result_sets(args)
+    names = _names(args, paths)
+    reports: Dict[str, EvalReport]
+    if args.gt is not None:
+        if args.results_root is not None:
+            raise InputError("--results-root needs --gt-root (the single-file form takes --results FILE ...)")
+        if args.seqs:
+            raise InputError("--seqs needs --gt-root (the single-file form evaluates one sequence)")
+        _check_outputs(args, [args.gt] + paths)
+        reports = {name: evaluate_files(args.gt, path, fps=args.fps, seq_length=args.seq_length, config=config,
+                                        tracker=name) for name, path in zip(names, paths)}
+    else:
+        if args.fps is not None or args.seq_length is not None:
+            raise InputError("--fps and --seq-length belong to the single-file form (--gt); "
+                             "with --gt-root they come from each seqinfo.ini")
+        for p in paths:
+            if p.is_file():
+                raise InputError(f"{p}: is a file; with --gt-root, --results takes result folders (<SEQ>.txt inside)")
+        _check_outputs(args, paths)
+        seqs = _split(args.seqs) or None
+        reports = evaluate_trackers(args.gt_root, dict(zip(names, paths)), seqs=seqs, config=config)
+
+    seen = set()
+    for report in reports.values():
+        for w in report.warnings:
+            if w not in seen:
+                seen.add(w)
+                print(f"warning: {w}", file=sys.stderr)
+    if len(reports) == 1:
+        print(format_markdown_table(next(iter(reports.values()))))
+    else:
+        print(format_comparison_table(reports))
+    print("\nRatios in percent; Re-ID rec. = re-entry ID recall after gaps >= "
+          f"{config.reentry_seconds:g} s (recovered / (recovered + lost)); see docs/evaluation.md.")
+    if args.json is not None:
+        write_json(args.json, reports)
+        print(f"wrote {args.json}", file=sys.stderr)
+    if args.plot is not None:
+        plot_comparison(reports, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
+    return 0

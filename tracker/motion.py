@@ -1,0 +1,120 @@
+"""Constant-velocity Kalman filter on box centre and size, as pure functions.
+
+State ``mean`` (8,) = ``cx, cy, w, h, vcx, vcy, vw, vh``: pixels and pixels per **second**;
+``cov`` (8, 8). Batched forms take (T, 8) and (T, 8, 8). Time steps ``dt`` are in seconds,
+so skipped frames and any frame rate behave: process noise grows linearly with ``dt``
+(a random walk on velocity and position), and all noise is scaled by the box size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Tuple
+
+import numpy as np
+
+from tracker.config_base import ConfigBase, check_range
+
+STATE_DIM = 8
+MEAS_DIM = 4
+MIN_BOX_SIDE_PX = 1.0  # predicted sizes are kept at least this large
+
+
+@dataclass(frozen=True)
+class MotionConfig(ConfigBase):
+    """Noise levels, each a fraction of the box side (w for x/w, h for y/h).
+
+    position_noise: std of the position random walk per sqrt(second).
+    velocity_noise: std of the velocity random walk (pixels/s) per sqrt(second).
+    measurement_noise: std of a detector box coordinate.
+    initial_velocity_std: std of the unknown velocity of a new track (pixels/s).
+    """
+
+    position_noise: float = 0.27
+    velocity_noise: float = 0.5
+    measurement_noise: float = 0.05
+    initial_velocity_std: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("position_noise", "velocity_noise", "measurement_noise", "initial_velocity_std"):
+            check_range(f"MotionConfig.{name}", getattr(self, name), 0.0, 100.0, low_inclusive=False)
+
+
+def _size_scale(wh: np.ndarray) -> np.ndarray:
+    """(..., 2) w, h -> (..., 4) per-coordinate scale ``w, h, w, h``."""
+    wh = np.maximum(wh, MIN_BOX_SIDE_PX)
+    return np.concatenate([wh, wh], axis=-1)
+
+
+def initiate(measurement: np.ndarray, cfg: MotionConfig) -> Tuple[np.ndarray, np.ndarray]:
+    """Start a track from one measurement.
+
+    measurement: (4,) or (T, 4) ``cx, cy, w, h`` pixels -> mean (…, 8), cov (…, 8, 8).
+    """
+    z = np.asarray(measurement, dtype=np.float64)
+    mean = np.concatenate([z, np.zeros_like(z)], axis=-1)
+    scale = _size_scale(z[..., 2:4])
+    std = np.concatenate([2.0 * cfg.measurement_noise * scale, cfg.initial_velocity_std * scale], axis=-1)
+    cov = np.zeros(z.shape[:-1] + (STATE_DIM, STATE_DIM))
+    idx = np.arange(STATE_DIM)
+    cov[..., idx, idx] = std ** 2
+    return mean, cov
+
+
+def predict(mean: np.ndarray, cov: np.ndarray, dt, cfg: MotionConfig) -> Tuple[np.ndarray, np.ndarray]:
+    """Propagate (…, 8) means and (…, 8, 8) covariances by ``dt`` seconds (scalar or (…,)).
+
+    Returns new arrays; inputs are not modified. Sizes are kept >= 1 px."""
+    mean = np.asarray(mean, dtype=np.float64)
+    cov = np.asarray(cov, dtype=np.float64)
+    dt = np.asarray(dt, dtype=np.float64)
+    dt_b = np.broadcast_to(dt, mean.shape[:-1])
+    new_mean = mean.copy()
+    new_mean[..., :4] = mean[..., :4] + mean[..., 4:] * dt_b[..., None]
+    new_mean[..., 2:4] = np.maximum(new_mean[..., 2:4], MIN_BOX_SIDE_PX)
+    # F = [[I, dt I], [0, I]]: F P F^T written blockwise
+    p11, p12, p21, p22 = cov[..., :4, :4], cov[..., :4, 4:], cov[..., 4:, :4], cov[..., 4:, 4:]
+    d = dt_b[..., None, None]
+    n11 = p11 + d * (p12 + p21) + d * d * p22
+    n12 = p12 + d * p22
+    n21 = p21 + d * p22
+    new_cov = np.concatenate([np.concatenate([n11, n12], -1), np.concatenate([n21, p22], -1)], -2)
+    scale = _size_scale(mean[..., 2:4])
+    q = np.concatenate([(cfg.position_noise * scale) ** 2, (cfg.velocity_noise * scale) ** 2], axis=-1)
+    idx = np.arange(STATE_DIM)
+    new_cov[..., idx, idx] += q * dt_b[..., None]
+    return new_mean, new_cov
+
+
+def project(mean: np.ndarray, cov: np.ndarray, cfg: MotionConfig) -> Tuple[np.ndarray, np.ndarray]:
+    """Measurement-space (…, 4) mean and (…, 4, 4) covariance including measurement noise."""
+    scale = _size_scale(mean[..., 2:4])
+    r = (cfg.measurement_noise * scale) ** 2
+    s = cov[..., :4, :4].copy()
+    idx = np.arange(MEAS_DIM)
+    s[..., idx, idx] += r
+    return mean[..., :4].copy(), s
+
+
+def update(mean: np.ndarray, cov: np.ndarray, measurement: np.ndarray, cfg: MotionConfig) -> Tuple[np.ndarray, np.ndarray]:
+    """Correct (…, 8)/(…, 8, 8) with a (…, 4) ``cx, cy, w, h`` measurement; new arrays."""
+    z = np.asarray(measurement, dtype=np.float64)
+    z_pred, s = project(mean, cov, cfg)
+    p_ht = cov[..., :, :4]  # P H^T, (…, 8, 4)
+    gain = np.swapaxes(np.linalg.solve(s, np.swapaxes(p_ht, -1, -2)), -1, -2)  # (…, 8, 4)
+    innovation = z - z_pred
+    new_mean = mean + np.einsum("...ij,...j->...i", gain, innovation)
+    new_cov = cov - gain @ np.swapaxes(p_ht, -1, -2)
+    new_cov = 0.5 * (new_cov + np.swapaxes(new_cov, -1, -2))
+    new_mean[..., 2:4] = np.maximum(new_mean[..., 2:4], MIN_BOX_SIDE_PX)
+    return new_mean, new_cov
+
+
+def mahalanobis_sq(mean: np.ndarray, cov: np.ndarray, measurements: np.ndarray, cfg: MotionConfig) -> np.ndarray:
+    """Squared Mahalanobis distance of each of N measurements (N, 4) to each of T states.
+
+    mean (T, 8), cov (T, 8, 8) -> (T, N)."""
+    z_pred, s = project(mean, cov, cfg)
+    diff = measurements[None, :, :] - z_pred[:, None, :]  # (T, N, 4)
+    chol = np.linalg.cholesky(s)  # (T, 4, 4)
+    sol = np.linalg.solve(chol[:, None, :, :], diff[..., None])[..., 0]
+    return np.sum(sol ** 2, axis=-1)
