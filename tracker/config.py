@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tracker.config_base import ConfigBase, check_range
+from tracker.memory import MemoryConfig
 from tracker.motion import MotionConfig
 
 ASSOCIATORS = ("iou", "transformer")
@@ -29,6 +30,8 @@ class TrackerConfig(ConfigBase):
     output_lost_s: report predicted boxes of lost tracks for this long (0 = never).
     report_detection_box: report the matched detection's box (True) or the filtered Kalman box.
     associator: "iou" (this core) or "transformer" (the learned associator, when shipped).
+    history_length: observations kept per track for the associator (bounded).
+    motion: Kalman noise settings. memory: identity memory settings (needs embeddings).
     """
 
     frame_rate: float = 30.0
@@ -47,7 +50,9 @@ class TrackerConfig(ConfigBase):
     output_lost_s: float = 0.0
     report_detection_box: bool = False
     associator: str = "iou"
+    history_length: int = 16
     motion: MotionConfig = field(default_factory=MotionConfig)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
 
     def __post_init__(self) -> None:
         check_range("TrackerConfig.frame_rate", self.frame_rate, 0.0, 1000.0, low_inclusive=False)
@@ -68,3 +73,8 @@ class TrackerConfig(ConfigBase):
             raise ValueError(f"TrackerConfig.associator must be one of {ASSOCIATORS}, got {self.associator!r}")
         if not isinstance(self.motion, MotionConfig):
             raise ValueError("TrackerConfig.motion must be a MotionConfig")
+        if not isinstance(self.memory, MemoryConfig):
+            raise ValueError("TrackerConfig.memory must be a MemoryConfig")
+        if isinstance(self.history_length, bool) or not isinstance(self.history_length, int):
+            raise ValueError(f"TrackerConfig.history_length must be an integer, got {self.history_length!r}")
+        check_range("TrackerConfig.history_length", self.history_length, 1, 1000)

@@ -1,8 +1,8 @@
-"""``Tracker``: the per-frame tracking step (motion + Hungarian baseline, appearance-aware).
+"""``Tracker``: the per-frame tracking step.
 
 Data path of one ``update`` call, one numbered stage each (read top to bottom):
 
- 0. clock: the time step in seconds (from ``timestamp`` or the frame rate)
+ 0. clock: the time step in seconds (from ``timestamp`` or the frame rate); embeddings
  1. predict every live track to now (Kalman, real time step)
  2. split detections by score into high and low
  3. first association: high-score detections <-> confirmed and lost tracks
@@ -10,11 +10,16 @@ Data path of one ``update`` call, one numbered stage each (read top to bottom):
  5. tentative tracks <-> remaining high-score detections
  6. unmatched tracks: confirmed -> lost, tentative -> removed
  7. births: remaining confident detections start tentative tracks
- 8. forget lost tracks older than the horizon (state stays bounded)
+ 8. forget lost tracks older than the horizon (into the identity memory) and stale memory
  9. report confirmed tracks as ``Tracks``
+
+Pair costs come from an ``Associator`` (``tracker.association``); a tentative track that
+becomes confirmed asks the identity memory (``tracker.memory``) whether it is a returning
+identity before a new ID is issued.
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence
 
@@ -22,41 +27,52 @@ import numpy as np
 
 from tracker import motion
 from tracker.assignment import linear_assignment
-from tracker.boxes import cxcywh_to_xyxy, iou_matrix, xyxy_to_cxcywh
+from tracker.association import AssociationContext, Associator, IouAssociator, Stage
+from tracker.boxes import cxcywh_to_xyxy, xyxy_to_cxcywh
 from tracker.config import TrackerConfig
 from tracker.detections import Detections
+from tracker.memory import IdentityMemory, MemoryEntry
 from tracker.tracks import Tracks, TrackState
-
-FORBIDDEN_COST_MARGIN = 1.0  # forbidden pairs cost max_cost + this (finite, never chosen)
 
 Embedder = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass
 class _Track:
-    """Internal state of one track. ``track_id`` is 0 until the track is confirmed."""
+    """Internal state of one track. ``track_id`` is 0 until the track is confirmed.
+
+    history rows: (time s, x1, y1, x2, y2, score), bounded; bank: exemplar embeddings for the
+    identity memory, bounded."""
 
     mean: np.ndarray
     cov: np.ndarray
     score: float
     class_id: int
     last_seen: float
-    first_seen: float
+    history: deque
+    bank: deque
     state: TrackState = TrackState.TENTATIVE
     track_id: int = 0
     hits: int = 1
     embedding: Optional[np.ndarray] = None
     det_index: int = -1
     observed: bool = True
-    det_xyxy: Optional[np.ndarray] = None  # the matched detection's box this frame
+    det_xyxy: Optional[np.ndarray] = None
+    last_bank_time: float = -np.inf
+
+    @property
+    def xyxy(self) -> np.ndarray:
+        """(4,) current (predicted or corrected) box, pixels."""
+        return cxcywh_to_xyxy(self.mean[:4])[0]
 
     @property
     def reported_xyxy(self) -> np.ndarray:
         return self.det_xyxy if (self.observed and self.det_xyxy is not None) else self.xyxy
 
-    @property
-    def xyxy(self) -> np.ndarray:
-        return cxcywh_to_xyxy(self.mean[:4])[0]
+    def memory_entry(self) -> MemoryEntry:
+        last = self.history[-1]
+        return MemoryEntry(self.track_id, np.stack(list(self.bank)) if self.bank else np.zeros((0, 1), np.float32),
+                           np.asarray(last[1:5], np.float64), self.last_seen, self.class_id)
 
 
 def _validate_frame(frame: np.ndarray) -> np.ndarray:
@@ -78,18 +94,24 @@ class Tracker:
         config: ``TrackerConfig`` (defaults if None).
         embedder: optional callable ``(frame (H,W,3) uint8, xyxy (N,4) px) -> (N, D) float32``
             unit vectors; used when a frame is given and the detections carry no embeddings.
+        associator: pair scorer (``IouAssociator(config)`` if None).
 
     IDs are positive ints unique to this instance, issued when a track is confirmed and never
-    reused. Memory is bounded: removed tracks are dropped.
+    reused (a returning identity gets its old ID back from the memory). State is bounded:
+    removed tracks are dropped and the memory has a size and age limit.
     """
 
-    def __init__(self, config: Optional[TrackerConfig] = None, embedder: Optional[Embedder] = None):
+    def __init__(self, config: Optional[TrackerConfig] = None, embedder: Optional[Embedder] = None,
+                 associator: Optional[Associator] = None):
         self.config = config or TrackerConfig()
         self.embedder = embedder
+        self.associator = associator or IouAssociator(self.config)
+        self.memory = IdentityMemory(self.config.memory)
         self._tracks: List[_Track] = []
         self._next_id = 1
         self._frame_index = -1
         self._time: Optional[float] = None
+        self._image_size = None
 
     # ------------------------------------------------------------------ public
     @property
@@ -102,8 +124,9 @@ class Tracker:
         return len(self._tracks)
 
     def reset(self) -> None:
-        """Forget all tracks (IDs keep counting up, so they are never reused)."""
+        """Forget all tracks and the memory (IDs keep counting up: never reused)."""
         self._tracks = []
+        self.memory = IdentityMemory(self.config.memory)
         self._frame_index = -1
         self._time = None
 
@@ -112,7 +135,8 @@ class Tracker:
         """Advance by one frame.
 
         detections: this frame's ``Detections`` (may be empty).
-        frame: optional (H, W, 3) uint8 BGR image, used for appearance embeddings.
+        frame: optional (H, W, 3) uint8 BGR image, used for appearance embeddings. Its size
+            may change between frames (it is only used for crops and normalization).
         timestamp: seconds; must not go backwards (a repeated timestamp means dt = 0). When
             None, frames are assumed ``1 / config.frame_rate`` apart.
         """
@@ -121,9 +145,11 @@ class Tracker:
             raise ValueError(f"detections must be tracker.Detections, got {type(detections).__name__}")
         if frame is not None:
             _validate_frame(frame)
-        # 0. clock
+            self._image_size = (frame.shape[1], frame.shape[0])
+        # 0. clock and embeddings
         now, dt = self._advance_clock(timestamp)
         detections = self._with_embeddings(detections, frame)
+        context = AssociationContext(now, self._image_size)
         # 1. predict
         self._predict(dt)
         # 2. split by score
@@ -134,18 +160,15 @@ class Tracker:
         for t in self._tracks:
             t.observed, t.det_index = False, -1
         # 3. first association: high-score detections <-> confirmed + lost tracks
-        cost = self._cost(confirmed_or_lost, detections, high, cfg.fuse_score, use_appearance=True)
-        matches, rest_tracks, rest_high = linear_assignment(cost, 1.0 - cfg.first_match_iou)
+        matches, rest_tracks, rest_high = self._associate(confirmed_or_lost, detections, high, Stage.FIRST, context)
         self._apply(confirmed_or_lost, detections, high, matches, now)
         # 4. second association: low-score detections <-> unmatched confirmed tracks
         remaining = [confirmed_or_lost[i] for i in rest_tracks if confirmed_or_lost[i].state == TrackState.CONFIRMED]
-        cost = self._cost(remaining, detections, low, False, use_appearance=False)
-        matches, _, _ = linear_assignment(cost, 1.0 - cfg.second_match_iou)
+        matches, _, _ = self._associate(remaining, detections, low, Stage.SECOND, context)
         self._apply(remaining, detections, low, matches, now)
         # 5. tentative tracks <-> remaining high-score detections
         high_left = high[rest_high]
-        cost = self._cost(tentative, detections, high_left, cfg.fuse_score, use_appearance=True)
-        matches, _, rest_new = linear_assignment(cost, 1.0 - cfg.tentative_match_iou)
+        matches, _, rest_new = self._associate(tentative, detections, high_left, Stage.TENTATIVE, context)
         self._apply(tentative, detections, high_left, matches, now)
         # 6. unmatched tracks: confirmed -> lost, tentative -> removed
         for t in self._tracks:
@@ -158,11 +181,13 @@ class Tracker:
         for d in high_left[rest_new]:
             if detections.scores[d] >= cfg.new_track_score:
                 self._birth(detections, int(d), now)
-        # 8. forget stale lost tracks and removed ones
+        # 8. forget stale lost tracks (into the memory) and stale memory
         for t in self._tracks:
             if t.state == TrackState.LOST and now - t.last_seen > cfg.lost_horizon_s:
                 t.state = TrackState.REMOVED
+                self.memory.remember(t.memory_entry())
         self._tracks = [t for t in self._tracks if t.state != TrackState.REMOVED]
+        self.memory.expire(now)
         # 9. report
         return self._report(now)
 
@@ -176,6 +201,7 @@ class Tracker:
         else:
             now = float(timestamp)
             if not np.isfinite(now):
+                self._frame_index -= 1
                 raise ValueError(f"timestamp must be a finite number of seconds, got {timestamp!r}")
             if self._time is not None and now < self._time:
                 self._frame_index -= 1
@@ -199,28 +225,10 @@ class Tracker:
         for t, m, c in zip(self._tracks, means, covs):
             t.mean, t.cov = m, c
 
-    def _cost(self, tracks: Sequence[_Track], detections: Detections, det_rows: np.ndarray,
-              fuse_score: bool, use_appearance: bool) -> np.ndarray:
-        """(T, K) cost = 1 - similarity for tracks x detections[det_rows]; forbidden pairs
-        (different class) get a finite cost above any ceiling."""
-        if len(tracks) == 0 or len(det_rows) == 0:
-            return np.zeros((len(tracks), len(det_rows)))
-        track_boxes = np.stack([t.xyxy for t in tracks])
-        iou = iou_matrix(track_boxes, detections.xyxy[det_rows])
-        sim = iou * detections.scores[det_rows][None, :] if fuse_score else iou
-        cost = 1.0 - sim
-        cfg = self.config
-        if use_appearance and cfg.appearance_weight > 0 and detections.embeddings is not None:
-            has_emb = np.array([t.embedding is not None for t in tracks])
-            if has_emb.any():
-                track_emb = np.stack([t.embedding if t.embedding is not None else np.zeros(detections.embeddings.shape[1])
-                                      for t in tracks])
-                app_dist = np.clip(1.0 - track_emb @ detections.embeddings[det_rows].T, 0.0, 2.0)
-                fused = (1 - cfg.appearance_weight) * cost + cfg.appearance_weight * app_dist
-                usable = has_emb[:, None] & (app_dist <= cfg.appearance_gate) & (iou > 0)
-                cost = np.where(usable, fused, cost)
-        classes_differ = np.array([t.class_id for t in tracks])[:, None] != detections.class_ids[det_rows][None, :]
-        return np.where(classes_differ, 1.0 + FORBIDDEN_COST_MARGIN, cost)
+    def _associate(self, tracks: Sequence[_Track], detections: Detections, det_rows: np.ndarray, stage: Stage,
+                   context: AssociationContext):
+        cost, max_cost = self.associator.cost(tracks, detections, det_rows, stage, context)
+        return linear_assignment(cost, max_cost)
 
     def _apply(self, tracks: Sequence[_Track], detections: Detections, det_rows: np.ndarray,
                matches: np.ndarray, now: float) -> None:
@@ -234,42 +242,69 @@ class Tracker:
             t.observed = True
             t.det_index = int(detections.index[d])
             t.det_xyxy = detections.xyxy[d].astype(np.float64)
+            t.history.append((now, *t.det_xyxy.tolist(), t.score))
             t.hits += 1
             if detections.embeddings is not None:
-                e = detections.embeddings[d]
-                if t.embedding is None:
-                    t.embedding = e.copy()
-                else:
-                    mixed = cfg.embedding_momentum * t.embedding + (1 - cfg.embedding_momentum) * e
-                    t.embedding = mixed / max(np.linalg.norm(mixed), 1e-12)
+                self._add_embedding(t, detections.embeddings[d], now)
             if t.state == TrackState.LOST:
                 t.state = TrackState.CONFIRMED
             elif t.state == TrackState.TENTATIVE and t.hits >= cfg.min_hits:
-                self._confirm(t)
+                self._confirm(t, now)
 
-    def _confirm(self, t: _Track) -> None:
+    def _add_embedding(self, t: _Track, e: np.ndarray, now: float) -> None:
+        momentum = self.config.embedding_momentum
+        if t.embedding is None:
+            t.embedding = e.astype(np.float32).copy()
+        else:
+            mixed = momentum * t.embedding + (1 - momentum) * e
+            t.embedding = (mixed / max(float(np.linalg.norm(mixed)), 1e-12)).astype(np.float32)
+        if now - t.last_bank_time >= self.config.memory.bank_interval_s:
+            t.bank.append(e.astype(np.float32).copy())
+            t.last_bank_time = now
+
+    def _confirm(self, t: _Track, now: float) -> None:
+        """Issue an ID: a returning identity's old one (memory) or a new one."""
         t.state = TrackState.CONFIRMED
+        revived = None
+        if t.embedding is not None:
+            lost_live = [o.memory_entry() for o in self._tracks
+                         if o.state == TrackState.LOST and o.track_id > 0 and o.bank and o is not t]
+            revived = self.memory.best_match(t.embedding, t.xyxy, t.class_id, now, lost_live)
+        if revived is not None:
+            t.track_id = revived
+            self.memory.forget(revived)
+            for o in self._tracks:  # a live LOST track with that ID hands it over
+                if o.track_id == revived and o is not t:
+                    o.state = TrackState.REMOVED
+                    for e in o.bank:
+                        t.bank.appendleft(e)
+            return
         t.track_id = self._next_id
         self._next_id += 1
 
     def _birth(self, detections: Detections, d: int, now: float) -> None:
-        mean, cov = motion.initiate(xyxy_to_cxcywh(detections.xyxy[d])[0], self.config.motion)
-        emb = None if detections.embeddings is None else detections.embeddings[d].copy()
-        t = _Track(mean, cov, float(detections.scores[d]), int(detections.class_ids[d]), now, now, embedding=emb,
-                   det_index=int(detections.index[d]), det_xyxy=detections.xyxy[d].astype(np.float64))
+        cfg = self.config
+        mean, cov = motion.initiate(xyxy_to_cxcywh(detections.xyxy[d])[0], cfg.motion)
+        box = detections.xyxy[d].astype(np.float64)
+        t = _Track(mean, cov, float(detections.scores[d]), int(detections.class_ids[d]), now,
+                   history=deque([(now, *box.tolist(), float(detections.scores[d]))], maxlen=cfg.history_length),
+                   bank=deque(maxlen=cfg.memory.bank_size), det_index=int(detections.index[d]), det_xyxy=box)
+        if detections.embeddings is not None:
+            self._add_embedding(t, detections.embeddings[d], now)
         self._tracks.append(t)
-        if self.config.min_hits <= 1:
-            self._confirm(t)
+        if cfg.min_hits <= 1:
+            self._confirm(t, now)
 
     def _report(self, now: float) -> Tracks:
         cfg = self.config
-        shown = [t for t in self._tracks if t.track_id > 0 and (
-            t.observed or (t.state == TrackState.LOST and now - t.last_seen <= cfg.output_lost_s and cfg.output_lost_s > 0))]
+        shown = [t for t in self._tracks if t.track_id > 0 and t.state != TrackState.REMOVED and (
+            t.observed or (t.state == TrackState.LOST and cfg.output_lost_s > 0 and now - t.last_seen <= cfg.output_lost_s))]
         if not shown:
             return Tracks.empty(self._frame_index, now)
+        boxes = [t.reported_xyxy if cfg.report_detection_box else t.xyxy for t in shown]
         return Tracks(
             track_ids=np.array([t.track_id for t in shown], np.int64),
-            xyxy=np.stack([t.reported_xyxy if cfg.report_detection_box else t.xyxy for t in shown]).astype(np.float32),
+            xyxy=np.stack(boxes).astype(np.float32),
             scores=np.array([t.score for t in shown], np.float32),
             class_ids=np.array([t.class_id for t in shown], np.int64),
             det_index=np.array([t.det_index for t in shown], np.int64),

@@ -1,0 +1,53 @@
+"""The associator protocol shared by the IoU baseline and the learned associator."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Optional, Protocol, Sequence, Tuple
+
+import numpy as np
+
+from tracker.detections import Detections
+
+
+class Stage(enum.Enum):
+    """Which association of ``Tracker.update`` asks (see ``tracker/core.py``)."""
+
+    FIRST = "first"  # high-score detections <-> confirmed + lost tracks
+    SECOND = "second"  # low-score detections <-> unmatched confirmed tracks
+    TENTATIVE = "tentative"  # remaining high-score detections <-> tentative tracks
+
+
+@dataclass(frozen=True)
+class AssociationContext:
+    """now: seconds; image_size: (width, height) pixels when a frame was given, else None."""
+
+    now: float
+    image_size: Optional[Tuple[int, int]] = None
+
+
+class TrackLike(Protocol):
+    """What an associator may read of a track (all read-only).
+
+    xyxy (4,) predicted box, pixels; mean (8,) / cov (8, 8) Kalman state (pixels, pixels/s);
+    last_seen seconds; score; class_id; embedding (D,) unit vector or None;
+    history: sequence of (time s, x1, y1, x2, y2, score) rows of the last observations, oldest
+    first.
+    """
+
+    xyxy: np.ndarray
+    mean: np.ndarray
+    cov: np.ndarray
+    last_seen: float
+    score: float
+    class_id: int
+    embedding: Optional[np.ndarray]
+    history: Sequence
+
+
+class Associator(Protocol):
+    def cost(self, tracks: Sequence[TrackLike], detections: Detections, det_rows: np.ndarray, stage: Stage,
+             context: AssociationContext) -> Tuple[np.ndarray, float]:
+        """Return ``(cost (T, K), max_cost)`` for tracks x ``detections[det_rows]``: finite
+        costs, lower is better; pairs above ``max_cost`` never match."""
+        ...

@@ -1,0 +1,53 @@
+"""Non-learned association: IoU with the Kalman prediction (x detection score), optionally
+fused with appearance distance."""
+from __future__ import annotations
+
+from typing import Sequence, Tuple
+
+import numpy as np
+
+from tracker.association.base import AssociationContext, Stage, TrackLike
+from tracker.boxes import iou_matrix
+from tracker.config import TrackerConfig
+from tracker.detections import Detections
+
+FORBIDDEN_COST = 2.0  # above every ceiling this associator uses (ceilings are <= 1)
+
+
+class IouAssociator:
+    """cost = 1 - IoU(predicted track box, detection) [x score in the first stage]; with
+    embeddings, ``(1 - w) * cost + w * (1 - cosine)`` where appearance is close enough
+    (``appearance_gate``) and the boxes overlap at all. Different classes never match."""
+
+    def __init__(self, config: TrackerConfig):
+        self.config = config
+
+    def cost(self, tracks: Sequence[TrackLike], detections: Detections, det_rows: np.ndarray, stage: Stage,
+             context: AssociationContext) -> Tuple[np.ndarray, float]:
+        cfg = self.config
+        min_iou = {Stage.FIRST: cfg.first_match_iou, Stage.SECOND: cfg.second_match_iou,
+                   Stage.TENTATIVE: cfg.tentative_match_iou}[stage]
+        max_cost = 1.0 - min_iou
+        if len(tracks) == 0 or len(det_rows) == 0:
+            return np.zeros((len(tracks), len(det_rows))), max_cost
+        iou = iou_matrix(np.stack([t.xyxy for t in tracks]), detections.xyxy[det_rows])
+        fuse = cfg.fuse_score and stage != Stage.SECOND
+        cost = 1.0 - (iou * detections.scores[det_rows][None, :] if fuse else iou)
+        if stage != Stage.SECOND and cfg.appearance_weight > 0 and detections.embeddings is not None:
+            cost = self._with_appearance(cost, iou, tracks, detections.embeddings[det_rows])
+        classes_differ = np.array([t.class_id for t in tracks])[:, None] != detections.class_ids[det_rows][None, :]
+        return np.where(classes_differ, FORBIDDEN_COST, cost), max_cost
+
+    def _with_appearance(self, cost, iou, tracks, det_emb) -> np.ndarray:
+        cfg = self.config
+        has_emb = np.array([t.embedding is not None for t in tracks])
+        if not has_emb.any():
+            return cost
+        track_emb = np.zeros((len(tracks), det_emb.shape[1]), np.float32)
+        for i, t in enumerate(tracks):
+            if t.embedding is not None:
+                track_emb[i] = t.embedding
+        app_dist = np.clip(1.0 - track_emb @ det_emb.T, 0.0, 2.0)
+        fused = (1 - cfg.appearance_weight) * cost + cfg.appearance_weight * app_dist
+        usable = has_emb[:, None] & (app_dist <= cfg.appearance_gate) & (iou > 0)
+        return np.where(usable, fused, cost)
