@@ -6,6 +6,8 @@ MOTChallenge files use ``xywh`` (top-left corner, width, height); the Kalman fil
 """
 from __future__ import annotations
 
+from typing import Tuple
+
 import numpy as np
 
 
@@ -74,3 +76,38 @@ def iou_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     union = box_areas(a) + box_areas(b) - inter
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(union > 0, inter / union, 0.0)
+
+
+OVERLAP_CHUNK = 2048  # tracks per vectorized block when listing overlapping pairs
+
+
+def overlapping_pairs(a: np.ndarray, b: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i, j) whose boxes a[i] (M, 4) and b[j] (N, 4) xyxy overlap with positive
+    area, without building an (M, N) matrix at once: ``b`` is sorted by x1 and each block of
+    ``a`` only looks at the columns whose x1 lies left of its right edge.
+
+    Returns (rows (P,), cols (P,)) int64, sorted by row."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    order = np.argsort(b[:, 0], kind="stable")
+    bs = b[order]
+    rows_out, cols_out = [], []
+    for start in range(0, len(a), OVERLAP_CHUNK):
+        blk = a[start:start + OVERLAP_CHUNK]
+        reach = int(np.searchsorted(bs[:, 0], blk[:, 2].max(), side="left"))
+        cand = bs[:reach]
+        if len(cand) == 0:
+            continue
+        # for every row of the block only candidates with x1 < row.x2 can overlap
+        limit = np.searchsorted(cand[:, 0], blk[:, 2], side="left")
+        for r in range(len(blk)):
+            c = cand[:limit[r]]
+            hit = np.flatnonzero((c[:, 2] > blk[r, 0]) & (c[:, 1] < blk[r, 3]) & (c[:, 3] > blk[r, 1]))
+            if len(hit):
+                rows_out.append(np.full(len(hit), start + r, np.int64))
+                cols_out.append(order[hit])
+    if not rows_out:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(rows_out), np.concatenate(cols_out).astype(np.int64)

@@ -26,7 +26,7 @@ from typing import Callable, List, Optional, Sequence
 import numpy as np
 
 from tracker import motion
-from tracker.assignment import linear_assignment
+from tracker.assignment import linear_assignment, sparse_linear_assignment
 from tracker.association import AssociationContext, Associator, IouAssociator, Stage
 from tracker.boxes import cxcywh_to_xyxy, xyxy_to_cxcywh
 from tracker.config import TrackerConfig
@@ -228,6 +228,9 @@ class Tracker:
     def _associate(self, tracks: Sequence[_Track], detections: Detections, det_rows: np.ndarray, stage: Stage,
                    context: AssociationContext):
         cost, max_cost = self.associator.cost(tracks, detections, det_rows, stage, context)
+        if hasattr(cost, "tocoo"):  # a scipy.sparse matrix: unlisted pairs are forbidden
+            coo = cost.tocoo()
+            return sparse_linear_assignment(coo.row, coo.col, coo.data, coo.shape, max_cost)
         return linear_assignment(cost, max_cost)
 
     def _apply(self, tracks: Sequence[_Track], detections: Detections, det_rows: np.ndarray,

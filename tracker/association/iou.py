@@ -7,11 +7,12 @@ from typing import Sequence, Tuple
 import numpy as np
 
 from tracker.association.base import AssociationContext, Stage, TrackLike
-from tracker.boxes import iou_matrix
+from tracker.boxes import iou_matrix, iou_pairs, overlapping_pairs
 from tracker.config import TrackerConfig
 from tracker.detections import Detections
 
 FORBIDDEN_COST = 2.0  # above every ceiling this associator uses (ceilings are <= 1)
+DENSE_PAIR_LIMIT = 1_000_000  # above this many (track, detection) pairs, only overlapping pairs are scored
 
 
 class IouAssociator:
@@ -30,6 +31,8 @@ class IouAssociator:
         max_cost = 1.0 - min_iou
         if len(tracks) == 0 or len(det_rows) == 0:
             return np.zeros((len(tracks), len(det_rows))), max_cost
+        if len(tracks) * len(det_rows) > DENSE_PAIR_LIMIT:
+            return self._sparse_cost(tracks, detections, det_rows, stage), max_cost
         iou = iou_matrix(np.stack([t.xyxy for t in tracks]), detections.xyxy[det_rows])
         fuse = cfg.fuse_score and stage != Stage.SECOND
         cost = 1.0 - (iou * detections.scores[det_rows][None, :] if fuse else iou)
@@ -51,3 +54,20 @@ class IouAssociator:
         fused = (1 - cfg.appearance_weight) * cost + cfg.appearance_weight * app_dist
         usable = has_emb[:, None] & (app_dist <= cfg.appearance_gate) & (iou > 0)
         return np.where(usable, fused, cost)
+
+    def _sparse_cost(self, tracks, detections: Detections, det_rows: np.ndarray, stage: Stage):
+        """Huge frames: a ``scipy.sparse.coo_matrix`` (T, K) holding only overlapping pairs
+        of the same class (IoU-based cost; a pair without overlap can never pass the IoU
+        ceiling anyway). Appearance is not used on this path."""
+        from scipy.sparse import coo_matrix
+
+        track_boxes = np.stack([t.xyxy for t in tracks])
+        det_boxes = detections.xyxy[det_rows]
+        rows, cols = overlapping_pairs(track_boxes, det_boxes)
+        track_classes = np.array([t.class_id for t in tracks])
+        same = track_classes[rows] == detections.class_ids[det_rows][cols]
+        rows, cols = rows[same], cols[same]
+        iou = iou_pairs(track_boxes[rows], det_boxes[cols])
+        if self.config.fuse_score and stage != Stage.SECOND:
+            iou = iou * detections.scores[det_rows][cols]
+        return coo_matrix((1.0 - iou, (rows, cols)), shape=(len(tracks), len(det_rows)))
