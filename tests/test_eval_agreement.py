@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tracker.evaluation import evaluate_trackers
+from tracker.evaluation import combine_results, evaluate_trackers
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "mot"
@@ -130,7 +130,7 @@ def run_trackeval(tmp: Path, seqs, benchmark: str, trackers_dir: Path, trackers)
         assert messages["MotChallenge2DBox"][tracker] == "Success", messages["MotChallenge2DBox"][tracker]
         res = output["MotChallenge2DBox"][tracker]
         out[tracker] = {}
-        for s in seqs:
+        for s in list(seqs) + ["COMBINED_SEQ"]:
             r = res[s]["pedestrian"]
             out[tracker][s] = {
                 "HOTA": float(np.mean(r["HOTA"]["HOTA"])), "DetA": float(np.mean(r["HOTA"]["DetA"])),
@@ -164,7 +164,10 @@ def test_agreement_with_trackeval(result_sets, tmp_path):
     t_ours = time.perf_counter() - t0
     t0 = time.perf_counter()
     reference = run_trackeval(tmp_path, MOT15_SEQS, "MOT15", root, trackers)
-    for tracker, per_seq in run_trackeval(tmp_path, MOT17_SEQS, "MOT17", root, trackers).items():
+    reference17 = run_trackeval(tmp_path, MOT17_SEQS, "MOT17", root, trackers)
+    reference_combined = {"MOT15": {t: reference[t].pop("COMBINED_SEQ") for t in trackers},
+                          "MOT17": {t: reference17[t].pop("COMBINED_SEQ") for t in trackers}}
+    for tracker, per_seq in reference17.items():
         reference[tracker].update(per_seq)
     t_ref = time.perf_counter() - t0
     print(f"\nours {t_ours:.1f} s, TrackEval {t_ref:.1f} s")
@@ -183,6 +186,15 @@ def test_agreement_with_trackeval(result_sets, tmp_path):
                         failures.append(f"{tracker} {seq} {key}: ours {got[key]} TrackEval {value}")
                 elif abs(POINTS * (got[key] - value)) > TOLERANCE_POINTS:
                     failures.append(f"{tracker} {seq} {key}: ours {POINTS * got[key]:.3f} TrackEval {POINTS * value:.3f}")
+    # combined over each benchmark's sequences (sum counts, then ratios), as TrackEval's COMBINED_SEQ
+    for tracker in trackers:
+        for group, bench in ((MOT15_SEQS, "MOT15"), (MOT17_SEQS, "MOT17")):
+            got = combine_results([ours[tracker].per_sequence[s] for s in group]).summary()
+            ref = reference_combined[bench][tracker]
+            for key in ("HOTA", "DetA", "AssA", "LocA", "MOTA", "MOTP", "IDF1"):
+                if abs(POINTS * (got[key] - ref[key])) > TOLERANCE_POINTS:
+                    failures.append(f"{tracker} combined {bench} {key}: ours {POINTS * got[key]:.3f} "
+                                    f"TrackEval {POINTS * ref[key]:.3f}")
     assert not failures, "\n".join(failures)
     # the damage must have cost something, or the comparison is vacuous
     damaged = ours["damaged_gt"]

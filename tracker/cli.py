@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from typing import List, Optional
@@ -81,6 +82,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return exit_codes.INTERRUPTED_SIGINT
+    except BrokenPipeError:  # output piped into e.g. `head`, which closed early: not an error
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return exit_codes.OK
     except Exception:  # an internal error: show the traceback, it is a bug report
         traceback.print_exc()
         print(f"{prog}: internal error (please report it with the traceback above)", file=sys.stderr)

@@ -4,7 +4,7 @@ pair of files. Library code: nothing is printed; warnings are returned in ``Eval
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 

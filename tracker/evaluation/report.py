@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Sequence, Union
+from typing import Iterable, List, Mapping, Sequence, Union
 
 from tracker.evaluation.api import EvalReport
 from tracker.evaluation.results import COMBINED, SequenceResult
