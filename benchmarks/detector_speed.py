@@ -49,13 +49,31 @@ SOURCES = {
     "vtest": ("video/vtest.avi", "video/vtest.gt.txt", 1.0),
     "vtest@768": ("video/vtest.avi", "video/vtest.gt.txt", 1.6),
     "pets": ("video/PETS09-S2L1.mp4", "mot/PETS09-S2L1/gt/gt.txt", 1.0),
+    "tud-campus": ("video/TUD-Campus.mp4", "mot/TUD-Campus/gt/gt.txt", 1.0),
+    "tud-stadtmitte": ("video/TUD-Stadtmitte.mp4", "mot/TUD-Stadtmitte/gt/gt.txt", 1.0),
+    "mot17-09": ("video/MOT17-09-FRCNN.mp4", "mot/MOT17-09-FRCNN/gt/gt.txt", 1.0),
 }
+PUBLIC_DETS = {
+    "vtest": "video/vtest.det.txt",
+    "pets": "mot/PETS09-S2L1/det/det.txt",
+    "tud-campus": "mot/TUD-Campus/det/det.txt",
+    "tud-stadtmitte": "mot/TUD-Stadtmitte/det/det.txt",
+    "mot17-09": "mot/MOT17-09-FRCNN/det/det.txt",
+}
+MOT17_DISTRACTORS = (2, 7, 8, 12)
+DEFAULT_VARIANTS = ",".join([
+    "ssdlite@vtest", "ssdlite-full@vtest", "ssdlite@vtest@768", "ssdlite-full@vtest@768", "hog@vtest",
+    "public-det@vtest", "ssdlite@pets", "ssdlite-full@pets", "public-det@pets",
+])
 
 
 def make_detector(kind: str, threads: int):
-    """kind: ssdlite | ssdlite-tiles2x2 | ssdlite-tiles1x2 | hog | public-det."""
+    """kind: ssdlite (the default: automatic tiles) | ssdlite-full (one run on the whole
+    frame) | ssdlite-tilesRxC | hog (when this OpenCV has it)."""
     if kind == "ssdlite":
         return SSDLitePersonDetector(score_threshold=LOWEST, threads=threads)
+    if kind == "ssdlite-full":
+        return SSDLitePersonDetector(score_threshold=LOWEST, threads=threads, tiles=(1, 1))
     if kind.startswith("ssdlite-tiles"):
         rows, cols = (int(v) for v in kind[len("ssdlite-tiles"):].split("x"))
         return SSDLitePersonDetector(score_threshold=LOWEST, threads=threads, tiles=(rows, cols))
@@ -77,47 +95,66 @@ def make_detector(kind: str, threads: int):
     raise ValueError(f"unknown detector kind {kind!r}")
 
 
-def load_frames(video: Path, n: int, scale: float) -> list:
+def iter_frames(video: Path, n: int, scale: float):
+    """The first ``n`` decoded frames (BGR), resized by ``scale``; streamed, not stored."""
     cap = cv2.VideoCapture(str(video))
-    frames = []
-    while len(frames) < n:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        if scale != 1.0:
-            frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-        frames.append(frame)
-    cap.release()
-    return frames
+    try:
+        for _ in range(n):
+            ok, frame = cap.read()
+            if not ok:
+                break
+            if scale != 1.0:
+                frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+            yield frame
+    finally:
+        cap.release()
 
 
 def load_gt(path: Path, scale: float) -> dict:
+    """{frame: (gt xyxy (G, 4), distractor mask (G,))}: MOT15 gt keeps rows with conf != 0;
+    MOT17 gt (class column >= 1) keeps class 1 with conf != 0 as gt and marks the
+    distractor classes, whose matched detections are ignored (TrackEval's rule)."""
     table = read_mot_file(path, "gt")
-    keep = table.scores != 0
+    mot17 = "MOT17" in str(path)
+    if mot17:
+        is_gt = (table.classes == 1) & (table.scores != 0)
+        is_distractor = np.isin(table.classes, MOT17_DISTRACTORS)
+    else:
+        is_gt = table.scores != 0
+        is_distractor = np.zeros(len(table), bool)
+    keep = is_gt | is_distractor
     by_frame = {}
-    for f, xywh in zip(table.frames[keep], table.xywh[keep] * scale):
-        by_frame.setdefault(int(f), []).append([xywh[0], xywh[1], xywh[0] + xywh[2], xywh[1] + xywh[3]])
-    return {f: np.array(v) for f, v in by_frame.items()}
+    for f, xywh, d in zip(table.frames[keep], table.xywh[keep] * scale, is_distractor[keep]):
+        by_frame.setdefault(int(f), []).append([xywh[0], xywh[1], xywh[0] + xywh[2], xywh[1] + xywh[3], d])
+    return {f: (np.array(v)[:, :4], np.array(v)[:, 4].astype(bool)) for f, v in by_frame.items()}
 
 
-def matched(pred: np.ndarray, gt: np.ndarray) -> int:
-    if len(pred) == 0 or len(gt) == 0:
-        return 0
-    iou = iou_matrix(pred, gt)
+EMPTY_GT = (np.zeros((0, 4)), np.zeros(0, bool))
+
+
+def matched(pred: np.ndarray, gt: tuple) -> tuple:
+    """-> (true positives, detections counted): detections matched to a distractor are not
+    counted."""
+    boxes, distractor = gt
+    if len(pred) == 0 or len(boxes) == 0:
+        return 0, len(pred)
+    iou = iou_matrix(pred, boxes)
     rows, cols = linear_sum_assignment(-iou)
-    return int((iou[rows, cols] >= IOU_MATCH).sum())
+    ok = iou[rows, cols] >= IOU_MATCH
+    ignored = int((ok & distractor[cols]).sum())
+    return int((ok & ~distractor[cols]).sum()), len(pred) - ignored
 
 
 def evaluate(outputs: list, gt: dict) -> dict:
     """outputs: per frame (xyxy, scores) -> {threshold: (P, R, tp, n_pred, n_gt)}."""
-    n_gt = sum(len(gt.get(i + 1, ())) for i in range(len(outputs)))
+    n_gt = sum(int((~gt.get(i + 1, EMPTY_GT)[1]).sum()) for i in range(len(outputs)))
     result = {}
     for thr in THRESHOLDS:
         tp = n_pred = 0
         for i, (xyxy, scores) in enumerate(outputs):
-            sel = xyxy[scores >= thr]
-            n_pred += len(sel)
-            tp += matched(sel, gt.get(i + 1, np.zeros((0, 4))))
+            t, counted = matched(xyxy[scores >= thr], gt.get(i + 1, EMPTY_GT))
+            tp += t
+            n_pred += counted
         result[thr] = {"precision": tp / max(n_pred, 1), "recall": tp / max(n_gt, 1), "tp": tp,
                        "detections": n_pred, "gt": n_gt}
     return result
@@ -126,29 +163,31 @@ def evaluate(outputs: list, gt: dict) -> dict:
 def run_variant(variant: str, n_frames: int, threads: int) -> dict:
     kind, source = variant.split("@", 1)
     video, gt_path, scale = SOURCES[source]
-    frames = load_frames(DATA / video, n_frames, scale)
     gt = load_gt(DATA / gt_path, scale)
+    first = next(iter_frames(DATA / video, 1, scale))
+    size = f"{first.shape[1]}x{first.shape[0]}"
     if kind == "public-det":
-        det_file = {"vtest": "video/vtest.det.txt", "pets": "mot/PETS09-S2L1/det/det.txt"}.get(source)
+        det_file = PUBLIC_DETS.get(source)
         if det_file is None:
             return {"variant": variant, "skipped": "no public detections at this scale"}
         detector = DetectionFileDetector(DATA / det_file)
-        outputs = [(d.xyxy, d.scores) for d in (detector.at(i + 1) for i in range(len(frames)))]
-        return {"variant": variant, "frames": len(frames), "size": f"{frames[0].shape[1]}x{frames[0].shape[0]}",
-                "ms_median": None, "ms_mean": None, "metrics": evaluate(outputs, gt)}
+        count = sum(1 for _ in iter_frames(DATA / video, n_frames, 1.0))
+        outputs = [(d.xyxy, d.scores) for d in (detector.at(i + 1) for i in range(count))]
+        return {"variant": variant, "frames": count, "size": size, "ms_median": None, "ms_mean": None,
+                "metrics": evaluate(outputs, gt)}
     detector = make_detector(kind, threads)
     if detector is None:
         return {"variant": variant, "skipped": "not available in this OpenCV build"}
-    for frame in frames[:WARMUP_FRAMES]:
-        detector(frame)
+    for _ in range(WARMUP_FRAMES):
+        detector(first)
     times, outputs = [], []
-    for frame in frames:
+    for frame in iter_frames(DATA / video, n_frames, scale):
         t0 = time.perf_counter()
         dets = detector(frame)
         times.append((time.perf_counter() - t0) * 1000.0)
         outputs.append((np.asarray(dets.xyxy), np.asarray(dets.scores)))
-    return {"variant": variant, "frames": len(frames), "size": f"{frames[0].shape[1]}x{frames[0].shape[0]}",
-            "ms_median": float(np.median(times)), "ms_mean": float(np.mean(times)), "metrics": evaluate(outputs, gt)}
+    return {"variant": variant, "frames": len(outputs), "size": size, "ms_median": float(np.median(times)),
+            "ms_mean": float(np.mean(times)), "metrics": evaluate(outputs, gt)}
 
 
 def markdown(results: list, threads: int) -> str:
@@ -170,9 +209,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=100, help="first N frames of each video (default 100)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for the detector (default 2)")
-    parser.add_argument("--variants", default="ssdlite@vtest,ssdlite@vtest@768,ssdlite@pets,ssdlite-tiles2x2@pets,"
-                        "hog@vtest,public-det@vtest",
-                        help="comma list of KIND@SOURCE; KIND: ssdlite, ssdlite-tilesRxC, hog, public-det; "
+    parser.add_argument("--variants", default=DEFAULT_VARIANTS,
+                        help="comma list of KIND@SOURCE; KIND: ssdlite, ssdlite-full, ssdlite-tilesRxC, hog, "
+                             "public-det (the sequence's public detections, no timing); "
                              f"SOURCE: {', '.join(SOURCES)}")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args(argv)

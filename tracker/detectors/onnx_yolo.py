@@ -52,7 +52,8 @@ BACKENDS = ("onnxruntime", "opencv")
 DEFAULT_INPUT_SIZE = (640, 640)
 PAD_VALUE = 114
 YOLOX_STRIDES = (8, 16, 32)
-MAX_CANDIDATES = 30000  # boxes above the score threshold sent to NMS, highest scores first
+MAX_LOG_SIZE = 30.0  # yolox_raw: cap on log-space box sizes before exp (overflow guard)
+MAX_CANDIDATES = 3000  # boxes above the score threshold sent to NMS, highest scores first
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,12 @@ def load_class_names(spec: Union[None, str, Path, Sequence[str]]) -> Optional[Tu
 def _parse_size(value) -> Optional[Tuple[int, int]]:
     if value is None:
         return None
+    if isinstance(value, str):  # "640" or "640x384" (width x height), as a command line gives it
+        parts = value.lower().replace(",", "x").split("x")
+        try:
+            value = tuple(int(p) for p in parts) if len(parts) == 2 else int(parts[0])
+        except ValueError:
+            raise ValueError(f"input_size must be WIDTHxHEIGHT or one number, got {value!r}") from None
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         value = (int(value), int(value))
     try:
@@ -110,12 +117,14 @@ class OnnxDetectorConfig:
     """Settings of ``OnnxDetector`` (see the module docstring for formats).
 
     path: the ``.onnx`` file.
-    input_size: (width, height) of the network input in pixels, or an int for a square;
-        None: the model's static input size, else 640x640.
+    input_size: (width, height) of the network input in pixels, an int for a square, or a
+        string ``"640"`` / ``"640x384"``; None: the model's static input size (onnxruntime
+        backend), else 640x640.
     score_threshold: keep boxes with a final score >= this, [0, 1].
     nms_iou: class-wise NMS IoU threshold, [0, 1].
     class_names: names of the model's classes (list, comma string or text file).
-    classes: keep only these classes (names or integer ids); None keeps all.
+    classes: keep only these classes (names or integer ids, or a comma-separated string);
+        None keeps all.
     output_format: one of ``OUTPUT_FORMATS``.
     backend: ``onnxruntime`` (default) or ``opencv`` (OpenCV DNN; its thread count is
         process-wide and left alone).
@@ -147,7 +156,12 @@ class OnnxDetectorConfig:
         check_fraction(self.nms_iou, "nms_iou")
         object.__setattr__(self, "class_names", load_class_names(self.class_names))
         if self.classes is not None:
-            classes = (self.classes,) if isinstance(self.classes, (str, int)) else tuple(self.classes)
+            if isinstance(self.classes, str):
+                classes = tuple(c.strip() for c in self.classes.split(",") if c.strip())
+            elif isinstance(self.classes, (int, np.integer)):
+                classes = (int(self.classes),)
+            else:
+                classes = tuple(self.classes)
             if not classes:
                 raise ValueError("classes must be None (all classes) or a non-empty list of names or ids")
             object.__setattr__(self, "classes", classes)
@@ -317,18 +331,23 @@ class OnnxDetector(BaseDetector):
     def _decode(self, out: np.ndarray, fmt: str):
         """out (2-D, batch removed) -> (M, 4) xyxy input pixels, (M,) scores, (M,) class ids."""
         if fmt == "yolov8":
+            if out.shape[0] < 5 or out.shape[0] > out.shape[1]:
+                raise ValueError(f"OnnxDetector: a yolov8 output is (1, 4 + C, A) with more candidates A than "
+                                 f"4 + C rows, got {out.shape}; check output_format")
             pred = out.T  # (A, 4 + C)
             boxes, cls = pred[:, :4], pred[:, 4:]
             n_cls = cls.shape[1]
         elif fmt == "end2end":
             if out.shape[1] < 6:
-                raise ValueError(f"OnnxDetector: end2end output needs 6 columns (x1,y1,x2,y2,score,class), got {out.shape}")
+                raise ValueError("OnnxDetector: an end2end output needs 6 columns (x1, y1, x2, y2, score, class), "
+                                 f"got {out.shape}")
             keep = out[:, 4] >= self.config.score_threshold
             sel = out[keep]
             return sel[:, :4], sel[:, 4], np.round(sel[:, 5]).astype(np.int64)
         else:
-            if out.shape[1] < 6:
-                raise ValueError(f"OnnxDetector: {fmt} output needs 5 + classes columns, got {out.shape}")
+            if out.shape[1] < 6 or out.shape[0] < out.shape[1]:
+                raise ValueError(f"OnnxDetector: a {fmt} output is (1, A, 5 + C) with more candidates A than "
+                                 f"5 + C columns, got {out.shape}; check output_format")
             boxes = out[:, :4].copy()
             if fmt == "yolox_raw":
                 grid, strides = yolox_grid(self.input_size)
@@ -336,7 +355,7 @@ class OnnxDetector(BaseDetector):
                     raise ValueError(f"OnnxDetector: yolox_raw output has {len(boxes)} rows, the strides 8/16/32 grid "
                                      f"of a {self.input_size[0]}x{self.input_size[1]} input has {len(grid)}")
                 boxes[:, :2] = (boxes[:, :2] + grid) * strides
-                boxes[:, 2:4] = np.exp(np.minimum(boxes[:, 2:4], 30.0)) * strides
+                boxes[:, 2:4] = np.exp(np.minimum(boxes[:, 2:4], MAX_LOG_SIZE)) * strides
             cls = out[:, 5:] * out[:, 4:5]
             n_cls = cls.shape[1]
         if self.class_names is not None and len(self.class_names) != n_cls:

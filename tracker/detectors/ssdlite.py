@@ -39,6 +39,8 @@ DEFAULT_SCORE_THRESHOLD = 0.1
 #: IoU above which two boxes from overlapping tiles are the same person (tiled mode only).
 DEFAULT_TILE_MERGE_IOU = 0.5
 MAX_TILES_PER_SIDE = 4
+#: Tiles (rows, cols) for a landscape frame when ``tiles`` is None; transposed for portrait.
+AUTO_TILES = (1, 2)
 
 
 def model_path() -> Path:
@@ -57,36 +59,64 @@ class SSDLiteConfig:
 
     score_threshold: keep boxes with score >= this, in [0, 1].
     threads: onnxruntime intra-op threads (None: all cores).
-    tiles: (rows, cols) grid, each 1..4; (1, 1) runs the model once on the whole frame.
-        More tiles see small people at a higher resolution at the cost of one model run per
-        tile plus one on the whole frame.
+    tiles: (rows, cols) grid, each 1..4, or None (default) for ``AUTO_TILES``: two
+        overlapping halves side by side for a landscape frame, one above the other for a
+        portrait one. Each tile is stretched to the model's 300x300 input, so tiles see small
+        people at a higher resolution, at one model run per tile; (1, 1) runs it once on the
+        whole frame (fastest, lower recall on small people: docs/detector.md).
     tile_overlap: overlap between neighbouring tiles as a fraction of the tile size, [0, 0.5].
-    tile_merge_iou: NMS IoU used to merge the boxes of the tiles and the whole frame, [0, 1].
+    tile_merge_iou: NMS IoU used to merge the boxes of overlapping tiles, [0, 1].
     model_path: an alternative ONNX file with the same graph contract (None: the shipped one).
+    tile_full_frame: with tiles, also run the model on the whole frame and merge its boxes
+        (default False: measured to add false positives and little recall).
+    tile_edge_margin: with tiles, drop a tile's boxes that come within this many pixels of an
+        inner tile edge (cut people; the neighbouring tile sees them whole); 0 keeps them.
     """
 
     score_threshold: float = DEFAULT_SCORE_THRESHOLD
     threads: Optional[int] = None
-    tiles: Tuple[int, int] = (1, 1)
+    tiles: Optional[Tuple[int, int]] = None
     tile_overlap: float = 0.2
     tile_merge_iou: float = DEFAULT_TILE_MERGE_IOU
     model_path: Optional[str] = None
-    tile_full_frame: bool = True
+    tile_full_frame: bool = False
     tile_edge_margin: float = 0.0
 
     def __post_init__(self) -> None:
         check_fraction(self.score_threshold, "score_threshold")
         check_threads(self.threads)
-        tiles = tuple(self.tiles) if isinstance(self.tiles, (tuple, list)) else None
-        if (tiles is None or len(tiles) != 2
-                or not all(isinstance(t, (int, np.integer)) and not isinstance(t, bool) and 1 <= t <= MAX_TILES_PER_SIDE
-                           for t in tiles)):
-            raise ValueError(f"tiles must be (rows, cols) with each in 1..{MAX_TILES_PER_SIDE}, got {self.tiles!r}")
-        object.__setattr__(self, "tiles", (int(tiles[0]), int(tiles[1])))
+        if not isinstance(self.tile_full_frame, bool):
+            raise ValueError(f"tile_full_frame must be True or False, got {self.tile_full_frame!r}")
+        try:
+            margin = float(self.tile_edge_margin)
+        except (TypeError, ValueError):
+            margin = -1.0
+        if not (0.0 <= margin < 1e6):
+            raise ValueError(f"tile_edge_margin must be a number of pixels >= 0, got {self.tile_edge_margin!r}")
+        if self.tiles is None:
+            tiles = None
+        else:
+            tiles = tuple(self.tiles) if isinstance(self.tiles, (tuple, list)) else ()
+            self._check_tiles(tiles)
+            tiles = (int(tiles[0]), int(tiles[1]))
+        object.__setattr__(self, "tiles", tiles)
         check_fraction(self.tile_overlap, "tile_overlap", 0.0, 0.5)
         check_fraction(self.tile_merge_iou, "tile_merge_iou")
         if self.model_path is not None and not Path(self.model_path).is_file():
             raise ValueError(f"model_path: {self.model_path} is not a file")
+
+    def _check_tiles(self, tiles: tuple) -> None:
+        if (len(tiles) != 2
+                or not all(isinstance(t, (int, np.integer)) and not isinstance(t, bool) and 1 <= t <= MAX_TILES_PER_SIDE
+                           for t in tiles)):
+            raise ValueError(f"tiles must be None (auto) or (rows, cols) with each in 1..{MAX_TILES_PER_SIDE}, "
+                             f"got {self.tiles!r}")
+
+    def tiles_for(self, width: int, height: int) -> Tuple[int, int]:
+        """The (rows, cols) grid used for a width x height frame."""
+        if self.tiles is not None:
+            return self.tiles
+        return AUTO_TILES if width >= height else AUTO_TILES[::-1]
 
 
 def tile_windows(width: int, height: int, rows: int, cols: int, overlap: float) -> list:
@@ -97,9 +127,14 @@ def tile_windows(width: int, height: int, rows: int, cols: int, overlap: float) 
             return [(0, length)]
         size = length / (n - (n - 1) * overlap)
         step = size * (1 - overlap)
-        return [(int(round(i * step)), min(length, int(round(i * step + size)))) for i in range(n)]
+        out = []
+        for i in range(n):
+            start = min(int(round(i * step)), length - 1)
+            out.append((start, max(start + 1, min(length, int(round(i * step + size))))))
+        return out
 
-    return [(x1, y1, x2, y2) for (y1, y2) in spans(height, rows) for (x1, x2) in spans(width, cols)]
+    windows = [(x1, y1, x2, y2) for (y1, y2) in spans(height, rows) for (x1, x2) in spans(width, cols)]
+    return list(dict.fromkeys(windows))  # tiny frames: identical windows once
 
 
 class SSDLitePersonDetector(BaseDetector):
@@ -112,9 +147,9 @@ class SSDLitePersonDetector(BaseDetector):
     class_names = CLASS_NAMES
 
     def __init__(self, score_threshold: float = DEFAULT_SCORE_THRESHOLD, threads: Optional[int] = None,
-                 tiles: Tuple[int, int] = (1, 1), tile_overlap: float = 0.2,
+                 tiles: Optional[Tuple[int, int]] = None, tile_overlap: float = 0.2,
                  tile_merge_iou: float = DEFAULT_TILE_MERGE_IOU, model_file: Optional[str] = None,
-                 tile_full_frame: bool = True, tile_edge_margin: float = 0.0,
+                 tile_full_frame: bool = False, tile_edge_margin: float = 0.0,
                  config: Optional[SSDLiteConfig] = None):
         self.config = config if config is not None else SSDLiteConfig(
             score_threshold, threads, tiles, tile_overlap, tile_merge_iou,
@@ -148,7 +183,7 @@ class SSDLitePersonDetector(BaseDetector):
     def __call__(self, frame: np.ndarray) -> Detections:
         frame = validate_frame(frame, "SSDLitePersonDetector")
         height, width = frame.shape[:2]
-        rows, cols = self.config.tiles
+        rows, cols = self.config.tiles_for(width, height)
         if rows * cols == 1:
             xyxy, scores = self._run(frame)
         else:
