@@ -1,0 +1,346 @@
+"""``track SOURCE``: track a video file, a folder of frames, a webcam or a stream to files."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from tracker import exit_codes
+from tracker.errors import InputError
+
+DESCRIPTION = """Track people (or your detector's classes) through a video and write the results.
+
+SOURCE is a video file, a folder of frames (a MOTChallenge sequence folder or its img1/),
+a webcam index (0) or a stream URL (rtsp://..., http://...).
+
+Writes into --output-dir (default: <stem>_tracks/ beside the input; inputs are never
+overwritten):
+  <stem>.txt           MOTChallenge results: frame,id,x,y,w,h,score,-1,-1,-1 (frame = decoded index + 1)
+  <stem>.jsonl         one JSON line per frame: tracks with id, box (x1,y1,x2,y2), score, class, state
+  <stem>.mp4           the annotated video (boxes, IDs in stable colours, trails, frame counter)
+  <stem>.summary.json  how the run ended, frames, tracks, frames/s, time per stage
+While running, files are named <stem>.txt.partial, <stem>.jsonl.partial and <stem>.partial.mp4;
+they get their final names when the run ends or is interrupted (Ctrl-C, SIGTERM). After a
+crash only .partial files remain.
+
+Detectors: the embedded people detector (default, offline), --detections det.txt (a
+MOTChallenge detection file, frame = decoded index + 1) or --onnx model.onnx (YOLOv8 / YOLOv5
+/ YOLOX exports).
+
+examples:
+  track data/vtest.avi
+  track data/vtest.avi --end 10s --no-video --output-dir out/vtest
+  track ../shared/data/video/TUD-Campus.mp4 --detections ../shared/data/mot/TUD-Campus/det/det.txt -o out/tud
+  track clip.mp4 --onnx yolov8n.onnx --classes person,car --score-threshold 0.3
+  track rtsp://camera.local/stream --timeout 5 --show
+
+exit codes: 0 done, 2 bad input, 3 the video stopped decoding early (results kept),
+            130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 1 internal error."""
+
+ESCAPE_KEYS = (27, ord("q"), ord("Q"))
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", metavar="SOURCE", help="video file, frame folder, webcam index or stream URL")
+    out = parser.add_argument_group("output")
+    out.add_argument("-o", "--output-dir", type=Path, metavar="DIR",
+                     help="where the files go (default: <stem>_tracks/ beside the input)")
+    out.add_argument("--no-video", action="store_true", help="do not write the annotated video")
+    out.add_argument("--show", action="store_true", help="show the annotated frames in a window (q or Esc stops)")
+    out.add_argument("--codec", default="mp4v", metavar="FOURCC", help="video codec (default: mp4v)")
+    out.add_argument("--trail", type=int, default=20, metavar="N",
+                     help="motion trail length in frames (0: none; default 20)")
+    out.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary (errors only)")
+    det = parser.add_argument_group("detector (default: the embedded people detector)")
+    which = det.add_mutually_exclusive_group()
+    which.add_argument("--detections", type=Path, metavar="DET.txt",
+                       help="read detections from a MOTChallenge file instead of running a detector")
+    which.add_argument("--onnx", type=Path, metavar="MODEL.onnx", help="a YOLO-style ONNX detector")
+    det.add_argument("--score-threshold", type=float, metavar="X",
+                     help="drop detections below this score (default: embedded 0.1, ONNX 0.1, "
+                          "detection file: keep all)")
+    det.add_argument("--tiles", metavar="RxC", default="auto",
+                     help="embedded detector: run it on a grid of overlapping tiles (finds small people; "
+                          "default auto: the detector's choice for the frame shape; 1x1 = whole frame, fastest)")
+    det.add_argument("--classes", metavar="LIST", help="ONNX: keep only these classes (names or ids, comma-separated)")
+    det.add_argument("--class-names", metavar="FILE|LIST",
+                     help="ONNX: class names (a text file with one per line, or comma-separated)")
+    det.add_argument("--input-size", metavar="N|WxH", help="ONNX: network input size (default: the model's, else 640)")
+    det.add_argument("--onnx-format", default="auto",
+                     choices=("auto", "yolov8", "yolov5", "yolox", "yolox_raw", "end2end"),
+                     help="ONNX: output layout (default: auto)")
+    det.add_argument("--score-rescale", default="auto", choices=("auto", "none", "minmax"),
+                     help="detection file: map scores to [0,1] (auto: only when some score is outside)")
+    det.add_argument("--threads", type=int, metavar="N", help="CPU threads for the detector (default: all)")
+    time_ = parser.add_argument_group("frames and time")
+    time_.add_argument("--start", metavar="N|Ts", help="first frame (0-based) or time (e.g. 12.5s)")
+    time_.add_argument("--end", metavar="N|Ts", help="stop before this frame (0-based) or time (e.g. 60s)")
+    time_.add_argument("--stride", type=int, default=1, metavar="K", help="process every K-th frame (default 1)")
+    time_.add_argument("--fps", type=float, metavar="F",
+                       help="frame rate when the source does not say (overrides the file's; default 30)")
+    time_.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                       help="seconds a stream may take to open or to deliver a frame (default 10)")
+    trk = parser.add_argument_group("tracker")
+    trk.add_argument("--appearance", choices=("auto", "on", "off"), default="auto",
+                     help="use the appearance embedder: auto = when it is installed (default)")
+    trk.add_argument("--associator", choices=("iou", "transformer", "default"), default="default",
+                     help="'iou' = motion + IoU core; 'transformer' = the learned associator; "
+                          "'default' = the video default (docs/video.md)")
+    trk.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a TrackerConfig setting, e.g. --set lost_horizon_s=6 or "
+                          "--set motion.measurement_noise=0.1 (repeatable)")
+
+
+NESTED_CONFIGS = ("motion", "memory")
+
+
+def _parse_overrides(items) -> dict:
+    """``["lost_horizon_s=4", "motion.measurement_noise=0.1"]`` -> ``{"lost_horizon_s": 4,
+    "motion.measurement_noise": 0.1}`` (values parsed as JSON when they can be)."""
+    from tracker.config import TrackerConfig
+
+    out = {}
+    valid = [v for v in TrackerConfig.field_names() if v not in NESTED_CONFIGS]
+    for item in items:
+        if "=" not in item:
+            raise InputError(f"--set expects KEY=VALUE, got {item!r}")
+        key, value = (s.strip() for s in item.split("=", 1))
+        group = key.split(".", 1)[0] if "." in key else None
+        if (group is None and key not in valid) or (group is not None and group not in NESTED_CONFIGS):
+            raise InputError(f"--set: unknown tracker setting {key!r}; valid: {', '.join(valid)}, "
+                             f"motion.<field>, memory.<field>")
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        out[key] = parsed
+    return out
+
+
+def _config_with(overrides: dict):
+    """The video tracker config with ``--set`` overrides (``InputError`` for a bad value)."""
+    from tracker.pipeline import video_config
+
+    plain = {k: v for k, v in overrides.items() if "." not in k}
+    try:
+        config = video_config(**plain)
+        for group in NESTED_CONFIGS:
+            fields = {k.split(".", 1)[1]: v for k, v in overrides.items() if k.startswith(group + ".")}
+            if fields:
+                config = config.replace(**{group: getattr(config, group).replace(**fields)})
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"--set: {exc}") from None
+    return config
+
+
+def _parse_tiles(text: str):
+    if text == "auto":
+        return "auto"
+    try:
+        rows, cols = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--tiles expects RxC (e.g. 1x2) or auto, got {text!r}") from None
+    return rows, cols
+
+
+def build_detector(args):
+    """The detector the options ask for (``InputError`` for a bad option or file)."""
+    from tracker import detectors
+
+    if args.threads is not None and args.threads < 1:
+        raise InputError(f"--threads must be >= 1, got {args.threads}")
+    if args.score_threshold is not None and not 0.0 <= args.score_threshold <= 1.0 and args.detections is None:
+        raise InputError(f"--score-threshold must be in [0, 1], got {args.score_threshold}")
+    onnx_only = [name for name, value in (("--classes", args.classes), ("--class-names", args.class_names),
+                                          ("--input-size", args.input_size)) if value is not None]
+    if onnx_only and args.onnx is None:
+        raise InputError(f"{', '.join(onnx_only)} only apply with --onnx")
+    try:
+        if args.detections is not None:
+            path = args.detections
+            if not path.is_file():
+                raise InputError(f"{path}: detection file not found")
+            return detectors.DetectionFileDetector(path, min_score=args.score_threshold,
+                                                   score_rescale=args.score_rescale)
+        if args.onnx is not None:
+            if not args.onnx.is_file():
+                raise InputError(f"{args.onnx}: ONNX model not found")
+            size = None
+            if args.input_size:
+                parts = args.input_size.lower().split("x")
+                try:
+                    size = int(parts[0]) if len(parts) == 1 else (int(parts[0]), int(parts[1]))
+                except ValueError:
+                    raise InputError(f"--input-size expects N or WxH, got {args.input_size!r}") from None
+            classes = None if args.classes is None else [c.strip() for c in args.classes.split(",") if c.strip()]
+            try:
+                detector = detectors.OnnxDetector(
+                    args.onnx, input_size=size,
+                    score_threshold=ONNX_SCORE_THRESHOLD if args.score_threshold is None else args.score_threshold,
+                    class_names=args.class_names, classes=classes, output_format=args.onnx_format,
+                    threads=args.threads)
+                _check_class_filter(classes, getattr(detector, "class_names", None))
+                return detector
+            except InputError:
+                raise
+            except Exception as exc:  # onnxruntime's own errors for a file that is not a model
+                if isinstance(exc, ValueError):
+                    raise InputError(f"--onnx {args.onnx}: {exc}") from None
+                raise InputError(f"--onnx {args.onnx}: cannot load the model ({type(exc).__name__}: "
+                                 f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+        return None  # the embedded default, built once the frame size is known
+    except InputError:
+        raise
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _check_class_filter(classes, names) -> None:
+    """``--classes`` by name needs known class names: checked now, not at the first frame."""
+    if not classes:
+        return
+    by_name = [c for c in classes if not c.lstrip("-").isdigit()]
+    if by_name and names is None:
+        raise InputError(f"--classes {','.join(by_name)}: the model does not name its classes; "
+                         "give --class-names or class ids")
+    unknown = [c for c in by_name if c not in names]
+    if unknown:
+        raise InputError(f"--classes: unknown class name(s) {', '.join(unknown)} (the model's classes: "
+                         f"{', '.join(names[:20])}{' ...' if len(names) > 20 else ''})")
+
+
+#: the default score threshold of a user's ONNX detector in the video command: low, because
+#: the tracker's second association uses the weak boxes (docs/video.md)
+ONNX_SCORE_THRESHOLD = 0.1
+
+
+def _quiet_opencv() -> None:
+    """OpenCV / FFmpeg console chatter (codec probing, missing cameras, stream timeouts)
+    duplicates our own messages; a user who sets these variables keeps their choice."""
+    user_set = "OPENCV_LOG_LEVEL" in os.environ
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "FATAL")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    if not user_set and "cv2" in sys.modules:  # already imported: the variable is read too late
+        try:
+            from cv2.utils import logging as cv_logging
+
+            cv_logging.setLogLevel(cv_logging.LOG_LEVEL_FATAL)
+        except (ImportError, AttributeError):  # pragma: no cover - depends on the OpenCV build
+            pass
+
+
+def _check_show() -> None:
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise InputError("--show needs a display (no DISPLAY / WAYLAND_DISPLAY set)")
+    import cv2
+
+    try:
+        cv2.namedWindow("track", cv2.WINDOW_NORMAL)
+    except cv2.error:
+        raise InputError("--show: this OpenCV has no GUI support (opencv-python-headless); "
+                         "install opencv-python or drop --show") from None
+
+
+def run(args) -> int:
+    _quiet_opencv()
+    from tracker.detectors import default_detector
+    from tracker.io.sources import open_source
+    from tracker.pipeline import FileRun, Interrupted, StopSignals
+
+    overrides = _parse_overrides(args.set)
+    if args.associator != "default":
+        overrides.setdefault("associator", args.associator)
+    config = _config_with(overrides)
+    if args.trail < 0:
+        raise InputError(f"--trail must be >= 0, got {args.trail}")
+    detector = build_detector(args)
+    tiles = _parse_tiles(args.tiles)
+    source = open_source(args.source, start=args.start, end=args.end, stride=args.stride, fps=args.fps,
+                         timeout_s=args.timeout)
+    try:
+        if detector is None:
+            kwargs = {} if args.score_threshold is None else {"score_threshold": args.score_threshold}
+            if tiles != "auto":  # auto: the detector's own choice for the frame shape
+                kwargs["tiles"] = tiles
+            try:
+                detector = default_detector(threads=args.threads, **kwargs)
+            except ValueError as exc:
+                raise InputError(f"--tiles/--score-threshold: {exc}") from None
+        elif args.tiles != "auto":
+            raise InputError("--tiles only applies to the embedded detector")
+        if args.show:
+            _check_show()
+        options = {"start": args.start, "end": args.end, "stride": args.stride, "appearance": args.appearance,
+                   "set": overrides}
+        job = FileRun(source, detector, output_dir=args.output_dir, video=not args.no_video, codec=args.codec,
+                      trail_frames=args.trail, config=config, embedder=args.appearance, keep_annotated=args.show,
+                      extra_inputs=[args.detections, args.onnx], options=options)
+    except BaseException:
+        source.close()
+        raise
+    if not args.quiet:
+        for note in job.session.notes + job.info.notes:
+            print(f"note: {note}", file=sys.stderr)
+    try:
+        with StopSignals() as stop, job:
+            progress = _progress(job, args.quiet)
+            try:
+                for result in job:
+                    progress.update(1)
+                    if args.show and result.annotated is not None:
+                        import cv2
+
+                        cv2.imshow("track", result.annotated)
+                        if (cv2.waitKey(1) & 0xFF) in ESCAPE_KEYS:
+                            job.stop("stopped by user")
+                            break
+                    if stop.requested:
+                        job.stop(stop.reason)
+                        break
+            finally:
+                progress.close()
+    except Interrupted:
+        pass  # a second signal: the files were finished on the way out
+    finally:
+        if args.show:
+            import cv2
+
+            cv2.destroyAllWindows()
+    summary = job.summary
+    if not args.quiet and summary is not None:
+        print(format_summary(summary))
+    elif summary is not None and summary["status"] not in ("completed", "stream ended"):
+        print(f"track: {summary['status']}", file=sys.stderr)
+    return int(summary["exit_code"]) if summary is not None else exit_codes.INTERNAL_ERROR
+
+
+def _progress(job, quiet: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=job.expected_frames, disable=quiet, file=sys.stderr, unit="frame", dynamic_ncols=True,
+                desc=job.info.name, smoothing=0.1)
+
+
+STATUS_TEXT = {
+    "completed": "done",
+    "stream ended": "the stream ended",
+    "truncated": "the video stopped decoding before its end (results cover the frames before)",
+    "SIGINT": "interrupted (Ctrl-C); files finished with the frames processed so far",
+    "SIGTERM": "terminated (SIGTERM); files finished with the frames processed so far",
+    "stopped by user": "stopped from the window; files finished with the frames processed so far",
+}
+
+
+def format_summary(s: dict) -> str:
+    """The final report printed by ``track SOURCE``."""
+    fps = s.get("frames_per_second") or 0.0
+    share = s.get("stage_share", {})
+    stages = ", ".join(f"{k} {100 * v:.0f}%" for k, v in share.items() if v >= 0.005)
+    lines = [
+        f"{STATUS_TEXT.get(s['status'], s['status'])}: {s['frames_processed']} frames, {s['tracks']} tracks, "
+        f"{fps:.1f} frames/s ({stages})",
+        f"files in {s['output_dir']}/: " + ", ".join(s["files"].values()),
+    ]
+    return "\n".join(lines)

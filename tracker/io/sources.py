@@ -1,0 +1,538 @@
+"""Frame sources: a video file, a folder of frames, a webcam index or a stream URL.
+
+``open_source(spec, ...)`` returns a ``FrameSource``: iterate it for ``Frame`` objects
+(``index`` 0-based decoded frame number, ``timestamp`` seconds, ``image`` (H, W, 3) uint8 BGR),
+read ``info`` (kind, name, frame rate, size, frame count), and ``close()`` it (or use it as a
+context manager). Only one frame is held at a time, so memory stays bounded on endless streams.
+
+What a SOURCE string means (checked in this order):
+
+* an existing file -> a video file decoded by OpenCV (FFmpeg);
+* an existing folder -> its images in natural order (``img1/`` inside it is used when present,
+  as in MOTChallenge sequence folders; the frame rate comes from ``seqinfo.ini`` when there is one);
+* ``rtsp://``, ``rtmp://``, ``http(s)://``, ``udp://``, ``tcp://`` ... -> a live stream (OpenCV/FFmpeg)
+  opened with a timeout;
+* a whole number (``0``, ``1``) -> a webcam index.
+
+Time: for files and folders ``timestamp = index / fps`` with the container's frame rate (or
+``seqinfo.ini``); when that is missing, ``fps`` (the caller's) or ``DEFAULT_FPS`` is used and
+``info.notes`` says so. Live sources use wall-clock seconds since the first frame.
+
+``start`` / ``end`` are ``Position`` values (frames or seconds, see ``parse_position``): frames
+with ``start <= index < end`` (or ``start <= t < end`` in seconds) are produced; ``stride`` k keeps
+every k-th of them. The decoded index is kept, so MOT frame numbers are ``index + 1``.
+"""
+from __future__ import annotations
+
+import configparser
+import math
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, List, Optional, Union
+
+import numpy as np
+
+from tracker.errors import InputError
+
+DEFAULT_FPS = 30.0
+DEFAULT_TIMEOUT_S = 10.0
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp", "rtp", "srt", "mms")
+#: a file whose decoding stops this many frames (or this fraction) before the container's frame
+#: count is reported as truncated (container counts of some formats are estimates)
+TRUNCATION_TOLERANCE_FRAMES = 2
+TRUNCATION_TOLERANCE_FRACTION = 0.01
+
+_POSITION_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(s|sec|secs|seconds?)?\s*$", re.IGNORECASE)
+_URL_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+
+
+# ------------------------------------------------------------------------------------ positions
+@dataclass(frozen=True)
+class Position:
+    """A point in a source: ``value`` frames (0-based index, a whole number) or seconds."""
+
+    value: float
+    unit: str  # "frames" | "seconds"
+
+    def __post_init__(self) -> None:
+        if self.unit not in ("frames", "seconds"):
+            raise ValueError(f"Position.unit must be 'frames' or 'seconds', got {self.unit!r}")
+        if not (math.isfinite(self.value) and self.value >= 0):
+            raise ValueError(f"Position.value must be a finite number >= 0, got {self.value!r}")
+        if self.unit == "frames" and self.value != int(self.value):
+            raise ValueError(f"a frame position must be a whole number, got {self.value!r}")
+
+    def to_frames(self, fps: float) -> int:
+        """The first 0-based frame index at or after this position."""
+        if self.unit == "frames":
+            return int(self.value)
+        return int(math.ceil(self.value * fps - 1e-9))
+
+    def __str__(self) -> str:
+        return f"{int(self.value)}" if self.unit == "frames" else f"{self.value:g}s"
+
+
+def parse_position(text: Union[str, int, float, Position, None], what: str = "position") -> Optional[Position]:
+    """``"123"`` -> 123 frames; ``"12.5s"`` (or ``12.5sec``) -> 12.5 seconds; None -> None.
+
+    Raises ``InputError`` naming ``what`` for anything else (negative, fractional frames, text).
+    """
+    if text is None or isinstance(text, Position):
+        return text
+    if isinstance(text, bool):
+        raise InputError(f"{what}: expected frames (123) or seconds (12.5s), got {text!r}")
+    if isinstance(text, (int, np.integer)):
+        if text < 0:
+            raise InputError(f"{what}: must be >= 0, got {text}")
+        return Position(float(text), "frames")
+    m = _POSITION_RE.match(str(text))
+    if not m:
+        raise InputError(f"{what}: expected a frame number (123) or seconds (12.5s), got {text!r}")
+    value, unit = float(m.group(1)), "seconds" if m.group(2) else "frames"
+    if unit == "frames" and value != int(value):
+        raise InputError(f"{what}: a frame number must be whole; write seconds with an 's' (e.g. {text}s)")
+    return Position(value, unit)
+
+
+# ------------------------------------------------------------------------------------ records
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One decoded frame: ``index`` 0-based in the source, ``timestamp`` seconds,
+    ``image`` (H, W, 3) uint8 BGR (owned by the consumer; the source never reuses it)."""
+
+    index: int
+    timestamp: float
+    image: np.ndarray
+
+    @property
+    def mot_frame(self) -> int:
+        """1-based MOTChallenge frame number (``index + 1``)."""
+        return self.index + 1
+
+
+@dataclass
+class SourceInfo:
+    """What is known about a source.
+
+    kind: ``video`` | ``frames`` | ``webcam`` | ``stream``; name: a file-name-safe stem for
+    outputs; location: the path / URL / webcam index as given; path: the input path (None
+    for live sources); fps: frames per second used for timestamps; fps_origin: ``container``,
+    ``seqinfo``, ``user`` or ``default`` (``wallclock`` for live sources: fps is then what the
+    device reports, only a hint); width, height: pixels (0 if unknown); frame_count: frames in
+    the file/folder (None for live sources or when unknown); notes: things the user should know.
+    """
+
+    kind: str
+    name: str
+    location: str
+    path: Optional[Path]
+    fps: float
+    fps_origin: str
+    width: int = 0
+    height: int = 0
+    frame_count: Optional[int] = None
+    notes: List[str] = field(default_factory=list)
+
+    @property
+    def live(self) -> bool:
+        return self.kind in ("webcam", "stream")
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "name": self.name, "location": self.location, "fps": self.fps,
+                "fps_origin": self.fps_origin, "width": self.width, "height": self.height,
+                "frame_count": self.frame_count, "notes": list(self.notes)}
+
+
+def _safe_name(text: str, fallback: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")
+    return name or fallback
+
+
+def _natural_key(path: Path):
+    return [int(tok) if tok.isdigit() else tok.lower() for tok in re.split(r"(\d+)", path.name)]
+
+
+def _check_fps(fps: Optional[float]) -> Optional[float]:
+    if fps is None:
+        return None
+    try:
+        fps = float(fps)
+    except (TypeError, ValueError):
+        raise InputError(f"--fps must be a number > 0 (frames per second), got {fps!r}") from None
+    if not (math.isfinite(fps) and 0 < fps <= 1000):
+        raise InputError(f"--fps must be in (0, 1000] frames per second, got {fps:g}")
+    return fps
+
+
+def is_stream_url(text: str) -> bool:
+    m = _URL_RE.match(text)
+    return bool(m) and m.group(1).lower() in STREAM_SCHEMES
+
+
+# ------------------------------------------------------------------------------------ sources
+class FrameSource:
+    """Base class: iterate for ``Frame`` objects in ``[start, end)`` every ``stride``-th.
+
+    After iteration ends, ``end_reason`` says why: ``end`` (the file/folder ended or ``end``
+    was reached), ``truncated`` (the file stopped decoding before its known length),
+    ``stream ended`` (a live source stopped answering) or ``closed``. ``skipped`` counts
+    unreadable images of a folder source (they are skipped, with a note).
+    """
+
+    info: SourceInfo
+
+    def __init__(self, start: Optional[Position] = None, end: Optional[Position] = None, stride: int = 1):
+        if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+            raise InputError(f"--stride must be a whole number >= 1, got {stride!r}")
+        self.start = start
+        self.end = end
+        self.stride = int(stride)
+        self.end_reason: Optional[str] = None
+        self.skipped = 0
+        self._closed = False
+
+    # subclasses implement _frames() (all frames from the first, honouring start/end/stride)
+    def _frames(self) -> Iterator[Frame]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self._frames()
+
+    def expected_frames(self) -> Optional[int]:
+        """How many frames iteration should produce (None when unknown, e.g. live)."""
+        first, stop = self._bounds()
+        count = self.info.frame_count
+        last = stop if count is None else (count if stop is None else min(count, stop))
+        if last is None:
+            return None
+        return max(0, -(-(last - first) // self.stride))
+
+    def close(self) -> None:
+        self._closed = True
+
+    def __enter__(self) -> "FrameSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _bounds(self):
+        fps = self.info.fps
+        first = 0 if self.start is None else self.start.to_frames(fps)
+        stop = None if self.end is None else self.end.to_frames(fps)
+        return first, stop
+
+
+class VideoFileSource(FrameSource):
+    """A video file decoded by OpenCV. Skipped frames (before ``start``, between strides) are
+    grabbed without being converted, so ``--stride`` saves decoding work."""
+
+    def __init__(self, path: Path, fps: Optional[float] = None, **kw):
+        super().__init__(**kw)
+        import cv2
+
+        self._cv2 = cv2
+        if _looks_like_text(path):
+            hint = " (a detection file goes with --detections)" if path.suffix.lower() == ".txt" else ""
+            raise InputError(f"{path}: this is a text file, not a video{hint}")
+        cap = cv2.VideoCapture(str(path))
+        if not cap.isOpened():
+            cap.release()
+            raise InputError(f"{path}: OpenCV cannot open this file as a video (unsupported or damaged file)")
+        ok, first = cap.read()
+        if not ok or first is None:
+            cap.release()
+            raise InputError(f"{path}: OpenCV cannot decode any frame of this video "
+                             "(unsupported codec or damaged file)")
+        self._cap = cap
+        self._pending = first  # the first frame, already decoded
+        container_fps = cap.get(cv2.CAP_PROP_FPS)
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        notes = []
+        if fps is not None:
+            use_fps, origin = fps, "user"
+            if container_fps and math.isfinite(container_fps) and container_fps > 0 \
+                    and abs(container_fps - fps) > 1e-3:
+                notes.append(f"--fps {fps:g} overrides the file's {container_fps:g} frames/s")
+        elif container_fps and math.isfinite(container_fps) and 0 < container_fps <= 1000:
+            use_fps, origin = float(container_fps), "container"
+        else:
+            use_fps, origin = DEFAULT_FPS, "default"
+            notes.append(f"the file does not state its frame rate; assuming {DEFAULT_FPS:g} frames/s (set --fps)")
+        self.info = SourceInfo("video", _safe_name(path.stem, "video"), str(path), path, use_fps, origin,
+                               first.shape[1], first.shape[0], count if count > 0 else None, notes)
+
+    def _frames(self) -> Iterator[Frame]:
+        cap, cv2 = self._cap, self._cv2
+        first, stop = self._bounds()
+        index = 0
+        fps = self.info.fps
+        while not self._closed:
+            if stop is not None and index >= stop:
+                self.end_reason = "end"
+                return
+            wanted = index >= first and (index - first) % self.stride == 0
+            if self._pending is not None:
+                image, self._pending = self._pending, None
+                ok = True
+            elif wanted:
+                ok, image = cap.read()
+            else:
+                ok, image = cap.grab(), None
+            if not ok:
+                count = self.info.frame_count
+                short = count is not None and count - index > max(TRUNCATION_TOLERANCE_FRAMES,
+                                                                   TRUNCATION_TOLERANCE_FRACTION * count)
+                self.end_reason = "truncated" if short else "end"
+                if short:
+                    self.info.notes.append(f"decoding stopped at frame {index} of {count}: the file is damaged or "
+                                           "truncated; results cover the frames before it")
+                return
+            if wanted:
+                yield Frame(index, index / fps, image)
+            index += 1
+        self.end_reason = "closed"
+
+    def close(self) -> None:
+        super().close()
+        self._pending = None
+        self._cap.release()
+
+
+class FolderSource(FrameSource):
+    """Images of a folder in natural order (``img1/`` used when present)."""
+
+    def __init__(self, folder: Path, fps: Optional[float] = None, **kw):
+        super().__init__(**kw)
+        import cv2
+
+        self._cv2 = cv2
+        seq_dir = folder
+        if (folder / "img1").is_dir():
+            folder = folder / "img1"
+        elif folder.name == "img1":
+            seq_dir = folder.parent
+        try:
+            files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()),
+                           key=_natural_key)
+        except PermissionError:
+            raise InputError(f"{folder}: not readable (permission denied)") from None
+        if not files:
+            raise InputError(f"{folder}: no images here ({', '.join(IMAGE_EXTENSIONS)})")
+        self.files = files
+        first = cv2.imread(str(files[0]), cv2.IMREAD_COLOR)
+        if first is None:
+            raise InputError(f"{files[0]}: OpenCV cannot read this image")
+        notes = []
+        seq_fps = _seqinfo_fps(seq_dir)
+        if fps is not None:
+            use_fps, origin = fps, "user"
+        elif seq_fps is not None:
+            use_fps, origin = seq_fps, "seqinfo"
+        else:
+            use_fps, origin = DEFAULT_FPS, "default"
+            notes.append(f"a folder of images has no frame rate; assuming {DEFAULT_FPS:g} frames/s (set --fps)")
+        self._first = first
+        name = seq_dir.name if (seq_dir / "seqinfo.ini").is_file() or folder != seq_dir else folder.name
+        self.info = SourceInfo("frames", _safe_name(name, "frames"), str(folder), seq_dir, use_fps, origin,
+                               first.shape[1], first.shape[0], len(files), notes)
+
+    def _frames(self) -> Iterator[Frame]:
+        cv2 = self._cv2
+        first, stop = self._bounds()
+        stop = len(self.files) if stop is None else min(stop, len(self.files))
+        for index in range(first, stop, self.stride):
+            if self._closed:
+                self.end_reason = "closed"
+                return
+            if index == 0 and self._first is not None:
+                image, self._first = self._first, None
+            else:
+                image = cv2.imread(str(self.files[index]), cv2.IMREAD_COLOR)
+            if image is None:
+                self.skipped += 1
+                if self.skipped <= 5:
+                    self.info.notes.append(f"{self.files[index]}: unreadable image, skipped")
+                continue
+            yield Frame(index, index / self.info.fps, image)
+        self.end_reason = "end"
+
+
+def _looks_like_text(path: Path, probe: int = 4096) -> bool:
+    """True when the file's first bytes are UTF-8 text without NUL bytes (FFmpeg would
+    otherwise 'decode' a text file as an ANSI-art video)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(probe)
+    except OSError as exc:
+        raise InputError(f"{path}: not readable ({exc.strerror or exc})") from None
+    if not head:
+        raise InputError(f"{path}: the file is empty")
+    if b"\0" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 3  # only a multi-byte character cut at the probe's end
+    return True
+
+
+def _seqinfo_fps(seq_dir: Path) -> Optional[float]:
+    ini = seq_dir / "seqinfo.ini"
+    if not ini.is_file():
+        return None
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(ini)
+        fps = float(parser["Sequence"]["frameRate"])
+    except (KeyError, ValueError, configparser.Error):
+        return None
+    return fps if math.isfinite(fps) and 0 < fps <= 1000 else None
+
+
+class LiveSource(FrameSource):
+    """A webcam (``device`` int) or a stream URL, read with OpenCV. Timestamps are wall-clock
+    seconds since the first frame; ``start``/``end`` count frames read or seconds elapsed.
+    The stream ends when a read fails (or takes longer than ``timeout_s`` for URLs)."""
+
+    def __init__(self, location: Union[int, str], timeout_s: float = DEFAULT_TIMEOUT_S,
+                 fps: Optional[float] = None, **kw):
+        super().__init__(**kw)
+        import cv2
+
+        self._cv2 = cv2
+        if not (math.isfinite(timeout_s) and timeout_s > 0):
+            raise InputError(f"--timeout must be > 0 seconds, got {timeout_s!r}")
+        ms = int(round(timeout_s * 1000))
+        if isinstance(location, int):
+            kind, name, shown = "webcam", f"webcam{location}", f"webcam {location}"
+            cap = cv2.VideoCapture(location)
+        else:
+            kind, shown = "stream", _redact(location)
+            name = _stream_name(location)
+            params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+            started = time.monotonic()
+            cap = cv2.VideoCapture(location, cv2.CAP_FFMPEG, params)
+            if not cap.isOpened():
+                waited = time.monotonic() - started
+                cap.release()
+                raise InputError(f"{shown}: the stream could not be opened after {waited:.1f} s (no answer, refused, "
+                                 f"or not a video stream; --timeout is {timeout_s:g} s)")
+        if not cap.isOpened():
+            cap.release()
+            raise InputError(f"{shown}: could not open the camera (no such device, or it is busy)")
+        ok, first = cap.read()
+        if not ok or first is None:
+            cap.release()
+            raise InputError(f"{shown}: opened but delivered no frame within the timeout ({timeout_s:g} s)")
+        self._cap = cap
+        self._pending = first
+        self._t0: Optional[float] = None
+        reported = cap.get(cv2.CAP_PROP_FPS)
+        if fps is not None:
+            use_fps, origin = fps, "user"
+        elif reported and math.isfinite(reported) and 0 < reported <= 1000:
+            use_fps, origin = float(reported), "wallclock"
+        else:
+            use_fps, origin = DEFAULT_FPS, "wallclock"
+        self.info = SourceInfo(kind, name, shown, None, use_fps, origin, first.shape[1], first.shape[0], None, [])
+
+    def _frames(self) -> Iterator[Frame]:
+        cap = self._cap
+        start, end = self.start, self.end
+        index = 0
+        kept = 0
+        while not self._closed:
+            if self._pending is not None:
+                image, self._pending = self._pending, None
+                ok = True
+            else:
+                ok, image = cap.read()
+            now = time.monotonic()
+            if not ok or image is None:
+                self.end_reason = "stream ended"
+                return
+            if self._t0 is None:
+                self._t0 = now
+            t = now - self._t0
+            pos = {"frames": index, "seconds": t}
+            if end is not None and pos[end.unit] >= end.value:
+                self.end_reason = "end"
+                return
+            if start is None or pos[start.unit] >= start.value:
+                if kept % self.stride == 0:
+                    yield Frame(index, t, image)
+                kept += 1
+            index += 1
+        self.end_reason = "closed"
+
+    def expected_frames(self) -> Optional[int]:
+        if self.end is None or self.end.unit != "frames":
+            return None
+        first = 0 if self.start is None or self.start.unit != "frames" else int(self.start.value)
+        return max(0, -(-(int(self.end.value) - first) // self.stride))
+
+    def close(self) -> None:
+        super().close()
+        self._pending = None
+        self._cap.release()
+
+
+def _redact(url: str) -> str:
+    """Hide a password in ``scheme://user:password@host``."""
+    return re.sub(r"(://[^/:@]+):[^/@]*@", r"\1:***@", url)
+
+
+def _stream_name(url: str) -> str:
+    rest = _URL_RE.sub("", url)
+    rest = rest.split("@", 1)[-1].split("?", 1)[0]
+    parts = [p for p in rest.split("/") if p]
+    stem = Path(parts[-1]).stem if len(parts) > 1 else (parts[0].split(":")[0] if parts else "stream")
+    return _safe_name(stem, "stream")
+
+
+def open_source(source: Union[str, int, os.PathLike], start=None, end=None, stride: int = 1,
+                fps: Optional[float] = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> FrameSource:
+    """Open a video file, frame folder, stream URL or webcam index (see the module docstring).
+
+    start, end: ``Position``, a frame number, or text (``"12.5s"``); stride >= 1; fps: the
+    frame rate to use when the source has none (and to override it); timeout_s: how long a
+    stream may take to open or deliver a frame. Raises ``InputError`` with a clear message for
+    a missing/unreadable path, an undecodable file, an unanswering stream or a bad option.
+    """
+    start_pos = parse_position(start, "--start")
+    end_pos = parse_position(end, "--end")
+    fps = _check_fps(fps)
+    kw = dict(start=start_pos, end=end_pos, stride=stride)
+    if start_pos is not None and end_pos is not None and start_pos.unit == end_pos.unit \
+            and end_pos.value <= start_pos.value:
+        raise InputError(f"--end ({end_pos}) must come after --start ({start_pos})")
+    if isinstance(source, bool):
+        raise InputError(f"not a source: {source!r}")
+    if isinstance(source, (int, np.integer)):
+        return LiveSource(int(source), timeout_s, fps, **kw)
+    text = os.fspath(source)
+    if isinstance(text, bytes):
+        text = text.decode()
+    if not text.strip():
+        raise InputError("the source is empty: give a video file, a folder of frames, a webcam index or a URL")
+    if is_stream_url(text):
+        return LiveSource(text, timeout_s, fps, **kw)
+    path = Path(text).expanduser()
+    if path.is_file():
+        if not os.access(path, os.R_OK):
+            raise InputError(f"{path}: not readable (permission denied)")
+        return VideoFileSource(path, fps, **kw)
+    if path.is_dir():
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise InputError(f"{path}: not readable (permission denied)")
+        return FolderSource(path, fps, **kw)
+    if text.strip().isdigit():
+        return LiveSource(int(text), timeout_s, fps, **kw)
+    if _URL_RE.match(text):
+        raise InputError(f"{_redact(text)}: unsupported URL scheme (use one of {', '.join(STREAM_SCHEMES)})")
+    raise InputError(f"{path}: not found (expected a video file, a folder of frames, a webcam index or a URL)")

@@ -1,0 +1,250 @@
+"""Result writers with the partial-output scheme of ``DESIGN.md``.
+
+Every writer writes while the run goes on to a *partial* name and renames to the final name
+only in ``finish()``:
+
+============================  ===========================  ======================================
+file                          while running / after crash   after ``finish()``
+============================  ===========================  ======================================
+MOTChallenge results          ``<stem>.txt.partial``        ``<stem>.txt``
+JSON lines (one per frame)    ``<stem>.jsonl.partial``      ``<stem>.jsonl``
+annotated video               ``<stem>.partial.mp4``        ``<stem>.mp4``
+run summary                   (written atomically, once)    ``<stem>.summary.json``
+============================  ===========================  ======================================
+
+The video keeps its ``.mp4`` extension while partial because OpenCV picks the container from
+the extension. Text writers buffer whole lines and write them with one ``os.write`` per flush
+(every ``flush_every_s`` seconds), so a killed process leaves ``.partial`` files that end with a
+complete line. ``abandon()`` (used after a crash) flushes what is buffered, closes, and keeps
+the partial names: a file under a final name is always complete.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from tracker.errors import InputError
+from tracker.io.mot import format_mot_row, write_text_atomic
+from tracker.tracks import Tracks, TrackState
+
+PARTIAL_SUFFIX = ".partial"
+DEFAULT_FLUSH_EVERY_S = 1.0
+DEFAULT_CODEC = "mp4v"
+VIDEO_SUFFIX = ".mp4"
+
+
+def partial_video_path(final: Path) -> Path:
+    """``out/clip.mp4`` -> ``out/clip.partial.mp4`` (the extension stays last for OpenCV)."""
+    return final.with_name(final.stem + PARTIAL_SUFFIX + final.suffix)
+
+
+def partial_text_path(final: Path) -> Path:
+    """``out/clip.txt`` -> ``out/clip.txt.partial``."""
+    return final.with_name(final.name + PARTIAL_SUFFIX)
+
+
+class _LineFile:
+    """Append-only text file of whole lines at ``partial``; renamed to ``final`` on finish."""
+
+    def __init__(self, final: Path, flush_every_s: float = DEFAULT_FLUSH_EVERY_S):
+        self.final = Path(final)
+        self.partial = partial_text_path(self.final)
+        self.flush_every_s = float(flush_every_s)
+        self._buffer: list = []
+        self._last_flush = time.monotonic()
+        self.lines = 0
+        self.finished = False
+        try:
+            self._fd = os.open(self.partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        except OSError as exc:
+            raise InputError(f"{self.partial}: cannot write ({exc.strerror or exc})") from None
+
+    def _add(self, lines: Sequence[str]) -> None:
+        self._buffer.extend(lines)
+        self.lines += len(lines)
+        if time.monotonic() - self._last_flush >= self.flush_every_s:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered whole lines (one ``os.write`` loop) to the partial file."""
+        self._last_flush = time.monotonic()
+        if not self._buffer or self._fd is None:
+            return
+        data = "".join(self._buffer).encode("utf-8")
+        self._buffer.clear()
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+    def _close(self, sync: bool) -> None:
+        if self._fd is None:
+            return
+        try:
+            self.flush()
+            if sync:
+                os.fsync(self._fd)
+        finally:
+            os.close(self._fd)
+            self._fd = None
+
+    def finish(self) -> Path:
+        """Flush, close and rename to the final name. Returns the final path."""
+        if not self.finished:
+            self._close(sync=True)
+            os.replace(self.partial, self.final)
+            self.finished = True
+        return self.final
+
+    def abandon(self) -> Path:
+        """Flush what is buffered and close, keeping the partial name. Returns it."""
+        self._close(sync=False)
+        return self.partial
+
+
+class MotWriter(_LineFile):
+    """MOTChallenge result rows ``frame,id,x,y,w,h,score,-1,-1,-1`` (frames 1-based)."""
+
+    def write(self, mot_frame: int, tracks: Tracks) -> None:
+        xywh = tracks.to_xywh()
+        self._add([format_mot_row(mot_frame, tid, box, score)
+                   for tid, box, score in zip(tracks.track_ids, xywh, tracks.scores)])
+
+
+class JsonlWriter(_LineFile):
+    """One JSON object per processed frame::
+
+        {"frame": 12, "index": 11, "time": 1.1, "tracks": [{"id": 3, "box": [x1, y1, x2, y2],
+         "score": 0.82, "class": 0, "class_name": "person", "state": "confirmed", "observed": true}]}
+
+    ``frame`` is the 1-based MOT frame number, ``index`` the 0-based decoded index, ``time``
+    seconds, ``box`` xyxy pixels; ``state`` is ``confirmed`` or ``lost`` (a lost track's box is
+    predicted, ``observed`` false); ``class_name`` is present when the detector names classes.
+    """
+
+    def __init__(self, final: Path, class_names: Optional[Sequence[str]] = None,
+                 flush_every_s: float = DEFAULT_FLUSH_EVERY_S):
+        super().__init__(final, flush_every_s)
+        self.class_names = None if class_names is None else tuple(class_names)
+
+    def record(self, frame_index: int, timestamp: float, tracks: Tracks) -> dict:
+        items = []
+        for tid, box, score, cls, obs, st in zip(tracks.track_ids, tracks.xyxy, tracks.scores, tracks.class_ids,
+                                                  tracks.observed, tracks.states):
+            item = {"id": int(tid), "box": [round(float(v), 2) for v in box], "score": round(float(score), 4),
+                    "class": int(cls)}
+            if self.class_names is not None and 0 <= int(cls) < len(self.class_names):
+                item["class_name"] = self.class_names[int(cls)]
+            item["state"] = TrackState(int(st)).name.lower()
+            item["observed"] = bool(obs)
+            items.append(item)
+        ts = round(float(timestamp), 6) if math.isfinite(timestamp) else None
+        return {"frame": int(frame_index) + 1, "index": int(frame_index), "time": ts, "tracks": items}
+
+    def write(self, frame_index: int, timestamp: float, tracks: Tracks) -> None:
+        self._add([json.dumps(self.record(frame_index, timestamp, tracks), separators=(",", ":")) + "\n"])
+
+
+class VideoWriter:
+    """Annotated frames to ``<stem>.partial.mp4`` (OpenCV ``VideoWriter``), renamed to
+    ``<stem>.mp4`` by ``finish()``. Frames of another size than the first are resized to it."""
+
+    def __init__(self, final: Path, fps: float, size: tuple, codec: str = DEFAULT_CODEC):
+        import cv2
+
+        self._cv2 = cv2
+        self.final = Path(final)
+        self.partial = partial_video_path(self.final)
+        if len(codec) != 4:
+            raise InputError(f"--codec must be a four-character code such as mp4v, got {codec!r}")
+        self.size = (int(size[0]), int(size[1]))
+        self.fps = float(fps)
+        self._writer = cv2.VideoWriter(str(self.partial), cv2.VideoWriter_fourcc(*codec), self.fps, self.size)
+        if not self._writer.isOpened():
+            self._writer.release()
+            if self.partial.exists():
+                self.partial.unlink()
+            raise InputError(f"{self.partial}: OpenCV cannot write a video with codec {codec!r} here "
+                             f"(try --codec {DEFAULT_CODEC}, or --no-video)")
+        self.frames = 0
+        self.finished = False
+
+    def write(self, image: np.ndarray) -> None:
+        if (image.shape[1], image.shape[0]) != self.size:
+            image = self._cv2.resize(image, self.size, interpolation=self._cv2.INTER_AREA)
+        self._writer.write(image)
+        self.frames += 1
+
+    def _release(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+    def finish(self) -> Path:
+        """Close the container (playable) and rename to the final name."""
+        if not self.finished:
+            self._release()
+            os.replace(self.partial, self.final)
+            self.finished = True
+        return self.final
+
+    def abandon(self) -> Path:
+        self._release()
+        return self.partial
+
+
+def check_not_input(outputs: Sequence[Path], inputs: Sequence[Optional[Path]]) -> None:
+    """Raise ``InputError`` when an output path (final or partial) is one of the inputs."""
+    def same(a: Path, b: Path) -> bool:
+        try:
+            return a.exists() and b.exists() and os.path.samefile(a, b)
+        except OSError:
+            return False
+
+    for out in outputs:
+        for cand in (out, partial_text_path(out), partial_video_path(out)):
+            for inp in inputs:
+                if inp is None:
+                    continue
+                inp = Path(inp)
+                if same(cand, inp) or cand.resolve() == inp.resolve():
+                    raise InputError(f"{cand}: this output would overwrite the input {inp}; choose another "
+                                     "--output-dir")
+
+
+def prepare_output_dir(folder: Path) -> Path:
+    """Create ``folder`` (and parents); ``InputError`` when that is impossible."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: exists and is not a folder (--output-dir)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot create the output folder ({exc.strerror or exc}); "
+                         "choose one with --output-dir") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"{folder}: the output folder is not writable; choose one with --output-dir")
+    return folder
+
+
+def write_summary(path: Path, summary: dict) -> Path:
+    """Write the run summary JSON atomically (a reader never sees half of it)."""
+    write_text_atomic(path, json.dumps(summary, indent=2, sort_keys=False) + "\n")
+    _chmod_like_new_file(Path(path))
+    return Path(path)
+
+
+def _chmod_like_new_file(path: Path) -> None:
+    """``mkstemp`` makes 0600 files; give the summary the permissions of any new file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        os.chmod(path, 0o666 & ~umask)
+    except OSError:
+        pass

@@ -1,0 +1,592 @@
+"""Source -> detector -> (embedder) -> tracker, as a stream of per-frame results, and the
+run that writes them to files.
+
+* ``track(source, detector=None, ...)``: a generator of ``FrameResult`` (frame index,
+  timestamp, ``Tracks``, ``Detections``, the image) for camera pipelines and scripts. It holds
+  one frame at a time: memory stays bounded over an endless stream.
+* ``FileRun``: the same stream written to ``<stem>.txt`` (MOTChallenge), ``<stem>.jsonl`` and
+  an annotated ``<stem>.mp4`` under the partial-output scheme of ``tracker.io.writers``, with a
+  ``<stem>.summary.json``. Used by ``track SOURCE``.
+* ``StopSignals``: turns SIGINT / SIGTERM into a request to stop after the current frame (the
+  command-line edge installs it; the library never touches signal handlers on its own).
+
+Nothing here prints: callers show progress from the results they receive.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import signal
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+
+import numpy as np
+
+from tracker.config import TrackerConfig
+from tracker.core import Tracker
+from tracker.detections import Detections
+from tracker.errors import InputError
+from tracker.io.sources import DEFAULT_TIMEOUT_S, Frame, FrameSource, SourceInfo, open_source, parse_position
+from tracker.io.writers import (
+    DEFAULT_CODEC,
+    DEFAULT_FLUSH_EVERY_S,
+    JsonlWriter,
+    MotWriter,
+    VideoWriter,
+    check_not_input,
+    prepare_output_dir,
+    write_summary,
+)
+from tracker.memory import MemoryConfig
+from tracker.motion import MotionConfig
+from tracker.tracks import Tracks
+from tracker.viz import DEFAULT_TRAIL_FRAMES, Annotator
+
+#: Tracker settings for video with the embedded detector (scores from 0.1): chosen on the mean
+#: HOTA of PETS09-S2L1, TUD-Stadtmitte, TUD-Campus and MOT17-09 (vtest.avi, the same footage as
+#: PETS09-S2L1, only reported), see docs/video.md. Against the core defaults: weak boxes
+#: (0.3-0.5) join the first association, the IoU is not multiplied by the score (a 0.3 box
+#: would need IoU 0.67 to match), new tracks from 0.4, lost tracks kept 4 s, and a larger
+#: measurement noise for the jittery boxes of a small detector. With the appearance embedder:
+#: a tighter appearance gate and a stricter identity memory (at its default 0.8 it revived
+#: wrong identities: -0.5 to -4 HOTA); both do nothing without embeddings.
+VIDEO_TRACKER_CONFIG = TrackerConfig(
+    high_score=0.3,
+    new_track_score=0.4,
+    fuse_score=False,
+    first_match_iou=0.2,
+    lost_horizon_s=4.0,
+    appearance_gate=0.2,
+    motion=MotionConfig(measurement_noise=0.15),
+    memory=MemoryConfig(min_similarity=0.9),
+)
+#: weight of appearance in the first association when an embedder is in use and the config
+#: leaves it at 0 (chosen with the settings above)
+VIDEO_APPEARANCE_WEIGHT = 0.65
+APPEARANCE_MODES = ("auto", "on", "off")
+#: torch threads of the shipped embedder: its batches are a few small crops per frame, where
+#: one thread is fastest and several threads fight the detector's for the cores (measured on 2
+#: shared cores: 9 ms per frame of 5 boxes with 1 thread, 140-390 ms with 2)
+EMBEDDER_THREADS = 1
+STAGES = ("decode", "detect", "embed", "track", "annotate", "write")
+
+
+def video_config(**changes: Any) -> TrackerConfig:
+    """The tracker settings ``track`` uses for video (``VIDEO_TRACKER_CONFIG``) with changes."""
+    return VIDEO_TRACKER_CONFIG.replace(**changes) if changes else VIDEO_TRACKER_CONFIG
+
+
+# ------------------------------------------------------------------------------------ results
+@dataclass(frozen=True, eq=False)
+class FrameResult:
+    """What ``track`` yields for each processed frame.
+
+    frame_index: 0-based decoded index in the source (``mot_frame`` = index + 1);
+    timestamp: seconds (source clock: index / fps for files, wall clock for live sources);
+    tracks: the confirmed tracks of this frame (``Tracks``); detections: the detector's output
+    (``tracks.det_index`` points into it); image: the (H, W, 3) uint8 BGR frame;
+    annotated: the drawn frame when the run draws one (``FileRun`` with a video or
+    ``keep_annotated``), else None; timings: seconds spent per stage on this frame.
+    """
+
+    frame_index: int
+    timestamp: float
+    tracks: Tracks
+    detections: Detections
+    image: np.ndarray
+    annotated: Optional[np.ndarray] = None
+    timings: Dict[str, float] = field(default_factory=dict)
+
+    @property
+    def mot_frame(self) -> int:
+        return self.frame_index + 1
+
+
+# ------------------------------------------------------------------------------------ adapters
+class IterableSource(FrameSource):
+    """Frames from the caller's iterable: arrays, ``(timestamp, array)`` pairs or ``Frame``s.
+    Without timestamps, frame i is at ``i / fps``."""
+
+    def __init__(self, frames: Iterable, fps: float, name: str = "frames"):
+        super().__init__()
+        self._iterable = frames
+        try:
+            count = len(frames)  # type: ignore[arg-type]
+        except TypeError:
+            count = None
+        self.info = SourceInfo("iterable", name, "<iterable>", None, float(fps), "user", 0, 0, count, [])
+
+    def _frames(self) -> Iterator[Frame]:
+        for i, item in enumerate(self._iterable):
+            if self._closed:
+                self.end_reason = "closed"
+                return
+            if isinstance(item, Frame):
+                yield item
+                continue
+            if isinstance(item, tuple) and len(item) == 2 and not isinstance(item[0], np.ndarray):
+                ts, image = float(item[0]), item[1]
+            else:
+                ts, image = i / self.info.fps, item
+            yield Frame(i, ts, image)
+        self.end_reason = "end"
+
+
+def resolve_detector(detector: Any = None) -> Callable:
+    """None -> the embedded default detector; one of ours -> itself; any callable
+    ``frame -> Detections`` -> wrapped (frame checks, result checks, clipping)."""
+    from tracker.detectors import as_detector, default_detector
+
+    if detector is None:
+        return default_detector()
+    if not callable(detector):
+        raise InputError(f"detector must be callable as detector(frame) -> Detections, got {type(detector).__name__}")
+    return as_detector(detector)
+
+
+def resolve_embedder(embedder: Any = None):
+    """-> (callable ``(frame, xyxy) -> (N, D)`` or None, note or None).
+
+    ``None``/``False``/``"off"``: no appearance. ``"auto"``: the shipped embedder when it is
+    installed and loads (else None, with a note). ``"on"``: the shipped embedder or an
+    ``InputError``. An object with ``embed(frame, xyxy)`` or a callable is used as given.
+    """
+    if embedder is None or embedder is False or embedder == "off":
+        return None, None
+    if isinstance(embedder, str):
+        if embedder not in APPEARANCE_MODES:
+            raise InputError(f"appearance must be one of {APPEARANCE_MODES}, got {embedder!r}")
+        try:
+            from tracker.embedding import Embedder
+
+            model = Embedder.default(threads=EMBEDDER_THREADS)
+        except Exception as exc:  # noqa: BLE001 - a missing/foreign weights file or import problem
+            if embedder == "on":
+                raise InputError(f"--appearance on: the appearance embedder is not available ({exc})") from None
+            return None, f"appearance embedder not available ({exc}); tracking by motion only"
+        return model.embed, None
+    if hasattr(embedder, "embed") and callable(embedder.embed):
+        return embedder.embed, None
+    if callable(embedder):
+        return embedder, None
+    raise InputError(f"embedder must be 'auto', 'on', 'off', None or a callable (frame, xyxy) -> (N, D), "
+                     f"got {type(embedder).__name__}")
+
+
+def _open(source: Any, start, end, stride: int, fps: Optional[float], timeout_s: float,
+          default_fps: float) -> FrameSource:
+    if isinstance(source, FrameSource):
+        if start is not None or end is not None or stride != 1:
+            raise InputError("start/end/stride apply when track() opens the source; pass them to open_source()")
+        return source
+    if isinstance(source, (str, os.PathLike, int, np.integer)) and not isinstance(source, bool):
+        return open_source(source, start=start, end=end, stride=stride, fps=fps, timeout_s=timeout_s)
+    if isinstance(source, Iterable):
+        if start is not None or end is not None or stride != 1:
+            raise InputError("start/end/stride are not supported for an iterable of frames (slice it instead)")
+        return IterableSource(source, fps or default_fps)
+    raise InputError(f"source must be a path, URL, webcam index, FrameSource or iterable of frames, "
+                     f"got {type(source).__name__}")
+
+
+# ------------------------------------------------------------------------------------ streaming
+class TrackingSession:
+    """The per-frame loop shared by ``track`` and ``FileRun``: decode, detect, embed, track.
+
+    ``config``'s ``frame_rate`` is set from the source. Iterating yields ``FrameResult``s;
+    ``timings`` accumulates seconds per stage; ``frames`` counts processed frames;
+    ``max_track_id`` is the highest ID reported (= IDs issued so far). The session
+    owns its source (also a ``FrameSource`` passed in): it is closed when iteration ends.
+    """
+
+    def __init__(self, source: Any, detector: Any = None, *, config: Optional[TrackerConfig] = None,
+                 embedder: Any = None, tracker: Optional[Tracker] = None, start=None, end=None, stride: int = 1,
+                 fps: Optional[float] = None, timeout_s: float = DEFAULT_TIMEOUT_S):
+        base = config if config is not None else video_config()
+        self.notes: List[str] = []
+        self.embed_fn, note = resolve_embedder(embedder)
+        if note:
+            self.notes.append(note)
+        if self.embed_fn is not None and base.appearance_weight == 0:
+            base = base.replace(appearance_weight=VIDEO_APPEARANCE_WEIGHT)
+        self.detector = resolve_detector(detector)
+        self.source = _open(source, start, end, stride, fps, timeout_s, base.frame_rate)
+        try:
+            self.config = base.replace(frame_rate=self.source.info.fps)
+            self.tracker = tracker if tracker is not None else Tracker(self.config)
+        except BaseException:
+            self.source.close()
+            raise
+        from tracker.detectors import DetectionFileDetector
+
+        self._by_frame_number = isinstance(self.detector, DetectionFileDetector)
+        self.class_names = getattr(self.detector, "class_names", None)
+        self.timings: Dict[str, float] = defaultdict(float)
+        self.frames = 0
+        self.detections = 0
+        self.max_track_id = 0  # IDs are issued 1, 2, 3... on confirmation: the count, in O(1) memory
+
+    @property
+    def info(self) -> SourceInfo:
+        return self.source.info
+
+    def _detect(self, frame: Frame) -> Detections:
+        if self._by_frame_number:
+            return self.detector(frame.image, mot_frame=frame.mot_frame)
+        return self.detector(frame.image)
+
+    def __iter__(self) -> Iterator[FrameResult]:
+        frames = iter(self.source)
+        clock = time.perf_counter
+        try:
+            while True:
+                t0 = clock()
+                try:
+                    frame = next(frames)
+                except StopIteration:
+                    return
+                t1 = clock()
+                dets = self._detect(frame)
+                if not isinstance(dets, Detections):
+                    raise TypeError(f"the detector returned {type(dets).__name__}, expected Detections")
+                t2 = clock()
+                if self.embed_fn is not None and len(dets) and dets.embeddings is None:
+                    dets = dets.with_embeddings(np.asarray(self.embed_fn(frame.image, dets.xyxy), np.float32))
+                t3 = clock()
+                tracks = self.tracker.update(dets, frame=frame.image, timestamp=frame.timestamp)
+                t4 = clock()
+                timings = {"decode": t1 - t0, "detect": t2 - t1, "embed": t3 - t2, "track": t4 - t3}
+                for k, v in timings.items():
+                    self.timings[k] += v
+                self.frames += 1
+                self.detections += len(dets)
+                if len(tracks):
+                    self.max_track_id = max(self.max_track_id, int(tracks.track_ids.max()))
+                yield FrameResult(frame.index, frame.timestamp, tracks, dets, frame.image, None, timings)
+        finally:
+            self.source.close()
+
+    def close(self) -> None:
+        """Release the source (the session owns it, also one passed in as a ``FrameSource``)."""
+        self.source.close()
+
+
+def track(source: Any, detector: Any = None, *, config: Optional[TrackerConfig] = None, embedder: Any = None,
+          tracker: Optional[Tracker] = None, start=None, end=None, stride: int = 1, fps: Optional[float] = None,
+          timeout_s: float = DEFAULT_TIMEOUT_S) -> Iterator[FrameResult]:
+    """Track objects through a video source, yielding one ``FrameResult`` per processed frame.
+
+    source: a video file path, a folder of frames (MOTChallenge ``img1/``), a webcam index, a
+        stream URL (``rtsp://``, ``http://``...), a ``FrameSource``, or any iterable of frames
+        ((H, W, 3) uint8 BGR arrays, or ``(timestamp_seconds, array)`` pairs).
+    detector: any callable ``frame -> Detections`` (or ``supervision.Detections``); None uses
+        the embedded people detector (``tracker.detectors.default_detector()``).
+    config: ``TrackerConfig`` (default: ``video_config()``, tuned for the embedded detector);
+        its ``frame_rate`` is replaced by the source's.
+    embedder: None / ``"off"`` (motion only), ``"auto"`` (the shipped embedder if installed),
+        ``"on"``, or a callable ``(frame, xyxy) -> (N, D)`` unit vectors.
+    tracker: your own ``Tracker`` (then ``config`` is ignored).
+    start, end: frames (``123``) or seconds (``"12.5s"``); stride: keep every k-th frame.
+    fps: frame rate when the source has none (or to override it); timeout_s: for streams.
+
+    Raises ``InputError`` for a bad source or option before yielding anything. Stopping the
+    iteration early (``break``) closes the source.
+
+    Example::
+
+        for result in track("data/vtest.avi"):
+            for tid, box in zip(result.tracks.track_ids, result.tracks.xyxy):
+                ...
+    """
+    session = TrackingSession(source, detector, config=config, embedder=embedder, tracker=tracker, start=start,
+                              end=end, stride=stride, fps=fps, timeout_s=timeout_s)
+    return iter(session)
+
+
+# ------------------------------------------------------------------------------------ signals
+class Interrupted(KeyboardInterrupt):
+    """Raised by ``StopSignals`` on a second SIGINT/SIGTERM: stop now, not after the frame."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class StopSignals:
+    """While active (a context manager, main thread only), the first SIGINT or SIGTERM sets
+    ``signum`` (the loop stops after the current frame); a second one raises ``Interrupted``."""
+
+    HANDLED = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: Optional[int] = None
+        self._previous: dict = {}
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    @property
+    def reason(self) -> Optional[str]:
+        return None if self.signum is None else signal.Signals(self.signum).name
+
+    def _handle(self, signum, _frame) -> None:
+        if self.signum is not None:
+            raise Interrupted(signum)
+        self.signum = signum
+
+    def __enter__(self) -> "StopSignals":
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.HANDLED:
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+
+# ------------------------------------------------------------------------------------ to files
+def default_output_dir(info: SourceInfo) -> Path:
+    """``<input stem>_tracks/`` beside a file or frame folder; in the current folder for live
+    sources."""
+    if info.path is not None and not info.live:
+        return info.path.parent / f"{info.name}_tracks"
+    return Path.cwd() / f"{info.name}_tracks"
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+EXIT_BY_STATUS = {"completed": 0, "stream ended": 0, "truncated": 3, "SIGINT": 130, "SIGTERM": 143,
+                  "stopped by user": 130, "crashed": 1}
+
+
+class FileRun:
+    """Track a source and write the results as they are produced.
+
+    Files in ``output_dir`` (default ``<stem>_tracks/`` beside the input): ``<stem>.txt``
+    (MOTChallenge, frame = decoded index + 1), ``<stem>.jsonl`` (one line per processed frame),
+    ``<stem>.mp4`` (annotated; skipped with ``video=False``) and ``<stem>.summary.json``.
+    While running they are ``.partial`` files (see ``tracker.io.writers``).
+
+    Use it as a context manager and iterate it::
+
+        with FileRun("clip.mp4") as run:
+            for result in run:          # FrameResult, already written
+                if should_stop():
+                    run.stop("SIGINT")
+                    break
+        run.summary                     # dict, also in <stem>.summary.json
+
+    Leaving the block normally or through ``KeyboardInterrupt`` finishes the files (final
+    names, playable video) and writes the summary; any other exception leaves the ``.partial``
+    files (whole lines) and a summary with ``completed: false``. Every option error is raised as
+    ``InputError`` before a file is created.
+    """
+
+    def __init__(self, source: Any, detector: Any = None, *, output_dir: Optional[Union[str, Path]] = None,
+                 video: bool = True, codec: str = DEFAULT_CODEC, trail_frames: int = DEFAULT_TRAIL_FRAMES,
+                 config: Optional[TrackerConfig] = None, embedder: Any = None, start=None, end=None,
+                 stride: int = 1, fps: Optional[float] = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 keep_annotated: bool = False, extra_inputs: Sequence[Union[str, Path]] = (),
+                 flush_every_s: float = DEFAULT_FLUSH_EVERY_S, options: Optional[dict] = None):
+        self.started = time.monotonic()
+        self.started_at = _now()
+        self.session = TrackingSession(source, detector, config=config, embedder=embedder, start=start, end=end,
+                                       stride=stride, fps=fps, timeout_s=timeout_s)
+        self._opened: List[Any] = []
+        try:
+            self._setup(output_dir, video, codec, trail_frames, keep_annotated, extra_inputs, flush_every_s)
+        except BaseException:
+            for w in self._opened:
+                w.abandon()
+                _remove_quietly(w.partial)
+            self.session.close()
+            raise
+        self.options = dict(options or {})
+        self.options.setdefault("start", None if start is None else str(parse_position(start)))
+        self.options.setdefault("end", None if end is None else str(parse_position(end)))
+        self.options.setdefault("stride", stride)
+        self.stop_reason: Optional[str] = None
+        self.summary: Optional[dict] = None
+        self.frames_written = 0
+        self.last_mot_frame: Optional[int] = None
+        self.first_mot_frame: Optional[int] = None
+        self._loop_started: Optional[float] = None
+
+    def _setup(self, output_dir, video, codec, trail_frames, keep_annotated, extra_inputs, flush_every_s) -> None:
+        info = self.session.info
+        self.output_dir = Path(output_dir) if output_dir is not None else default_output_dir(info)
+        stem = info.name
+        self.paths = {"mot": self.output_dir / f"{stem}.txt", "jsonl": self.output_dir / f"{stem}.jsonl"}
+        if video:
+            self.paths["video"] = self.output_dir / f"{stem}.mp4"
+        self.paths["summary"] = self.output_dir / f"{stem}.summary.json"
+        inputs = [info.path] + [Path(p) for p in extra_inputs if p is not None]
+        if info.kind == "frames" and info.path is not None:
+            inputs.append(Path(info.location))
+        check_not_input(list(self.paths.values()), inputs)
+        prepare_output_dir(self.output_dir)
+        self._writers: Dict[str, Any] = {}
+        self.mot = self._writers["mot"] = MotWriter(self.paths["mot"], flush_every_s)
+        self._opened.append(self.mot)
+        self.jsonl = self._writers["jsonl"] = JsonlWriter(self.paths["jsonl"], self.session.class_names,
+                                                          flush_every_s)
+        self._opened.append(self.jsonl)
+        self.video: Optional[VideoWriter] = None
+        if video:
+            fps_out = info.fps / max(1, self.session.source.stride)
+            self.video = self._writers["video"] = VideoWriter(self.paths["video"], fps_out,
+                                                              (info.width, info.height), codec)
+            self._opened.append(self.video)
+        self.annotator = Annotator(trail_frames, self.session.class_names) if (video or keep_annotated) else None
+        self.keep_annotated = keep_annotated
+        # an old summary would describe a previous run: it goes now, the new one comes at the end
+        _remove_quietly(self.paths["summary"])
+
+    @property
+    def info(self) -> SourceInfo:
+        return self.session.info
+
+    @property
+    def expected_frames(self) -> Optional[int]:
+        return self.session.source.expected_frames()
+
+    def stop(self, reason: str) -> None:
+        """Record why the caller stops early (``SIGINT``, ``SIGTERM``, ``stopped by user``)."""
+        self.stop_reason = reason
+
+    def __iter__(self) -> Iterator[FrameResult]:
+        clock = time.perf_counter
+        timings = self.session.timings
+        if self._loop_started is None:
+            self._loop_started = time.monotonic()
+        for result in self.session:
+            t0 = clock()
+            annotated = None
+            if self.annotator is not None:
+                n = len(result.tracks)
+                label = f"frame {result.mot_frame}  {result.timestamp:.1f}s  {n} track{'s' if n != 1 else ''}"
+                annotated = self.annotator.draw(result.image, result.tracks, label)
+            t1 = clock()
+            self.mot.write(result.mot_frame, result.tracks)
+            self.jsonl.write(result.frame_index, result.timestamp, result.tracks)
+            if self.video is not None:
+                self.video.write(annotated)
+            t2 = clock()
+            timings["annotate"] += t1 - t0
+            timings["write"] += t2 - t1
+            self.frames_written += 1
+            if self.first_mot_frame is None:
+                self.first_mot_frame = result.mot_frame
+            self.last_mot_frame = result.mot_frame
+            stage = dict(result.timings, annotate=t1 - t0, write=t2 - t1)
+            yield FrameResult(result.frame_index, result.timestamp, result.tracks, result.detections, result.image,
+                              annotated if (self.keep_annotated or self.video is not None) else None, stage)
+
+    def __enter__(self) -> "FileRun":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            self.finish()
+        elif issubclass(exc_type, KeyboardInterrupt):
+            signum = getattr(exc, "signum", signal.SIGINT)
+            self.finish(self.stop_reason or signal.Signals(signum).name)
+        else:
+            self.abandon(exc)
+        return False
+
+    def _status(self, reason: Optional[str]) -> str:
+        if reason:
+            return reason
+        end = self.session.source.end_reason
+        if end == "truncated":
+            return "truncated"
+        if end == "stream ended":
+            return "stream ended"
+        return "completed"
+
+    def finish(self, reason: Optional[str] = None) -> dict:
+        """Finish every file (final names, closed video) and write the summary."""
+        if self.summary is not None:
+            return self.summary
+        self.session.close()
+        status = self._status(reason or self.stop_reason)
+        errors = []
+        for w in self._opened:
+            try:
+                w.finish()
+            except OSError as exc:
+                errors.append(f"{w.partial}: {exc}")
+        if errors:
+            return self._write_summary("crashed", "; ".join(errors), final=False)
+        return self._write_summary(status, None, final=True)
+
+    def abandon(self, error: BaseException) -> dict:
+        """After a crash: keep the ``.partial`` files (whole lines) and record the error."""
+        if self.summary is not None:
+            return self.summary
+        self.session.close()
+        for w in self._opened:
+            try:
+                w.abandon()
+            except OSError:
+                pass
+        return self._write_summary("crashed", f"{type(error).__name__}: {error}", final=False)
+
+    def _write_summary(self, status: str, error: Optional[str], final: bool) -> dict:
+        s = self.session
+        now = time.monotonic()
+        elapsed = now - self.started
+        processing = now - self._loop_started if self._loop_started is not None else 0.0
+        files = {k: (self.paths[k].name if final else w.partial.name) for k, w in self._writers.items()}
+        files["summary"] = self.paths["summary"].name
+        stage_total = sum(s.timings.get(k, 0.0) for k in STAGES)
+        summary = {
+            "completed": final and status in ("completed", "stream ended"),
+            "status": status,
+            "exit_code": EXIT_BY_STATUS.get(status, 1),
+            "error": error,
+            "source": self.info.to_dict(),
+            "frames_processed": self.frames_written,
+            "first_frame": self.first_mot_frame,
+            "last_frame": self.last_mot_frame,
+            "expected_frames": self.expected_frames,
+            "skipped_unreadable": s.source.skipped,
+            "detections": s.detections,
+            "tracks": s.max_track_id,
+            "seconds": round(elapsed, 3),
+            "processing_seconds": round(processing, 3),
+            "frames_per_second": round(self.frames_written / processing, 3) if processing > 0 else None,
+            "stage_seconds": {k: round(s.timings.get(k, 0.0), 4) for k in STAGES},
+            "stage_share": {k: round(s.timings.get(k, 0.0) / stage_total, 4) if stage_total > 0 else 0.0
+                            for k in STAGES},
+            "output_dir": str(self.output_dir),
+            "files": files,
+            "detector": repr(s.detector),
+            "appearance": s.embed_fn is not None,
+            "notes": list(self.info.notes) + list(s.notes),
+            "options": self.options,
+            "tracker_config": s.config.to_dict(),
+            "started_at": self.started_at,
+            "finished_at": _now(),
+        }
+        write_summary(self.paths["summary"], summary)
+        self.summary = summary
+        return summary
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        Path(path).unlink()
+    except OSError:
+        pass
+
