@@ -1,0 +1,409 @@
+"""One batch worker: models loaded once, then sources tracked one after another to files.
+
+``Worker(settings)`` lives in a worker process (a process-pool process or a Ray actor). It
+loads the detector and the appearance embedder on first use and keeps them for every later
+source (``model_loads`` counts the loads: one per model per worker). ``Worker.run(task,
+report)`` tracks one ``SourceTask`` and writes ``<output_dir>/<task.folder>/``:
+
+* video, frame-folder, stream and webcam sources: exactly what ``track SOURCE`` writes
+  (``<stem>.txt``, ``.jsonl``, ``.mp4`` unless ``video=False``, ``.summary.json``), through the
+  same ``tracker.pipeline.FileRun`` with the same detector, embedder and tracker settings, so the
+  MOT files are byte-identical to ``track SOURCE`` with the same options;
+* MOTChallenge sequences from their detection file (``mot-det``): ``<SEQ>.txt`` exactly as
+  ``track mot`` writes it, and a ``<SEQ>.summary.json`` recording completion.
+
+``report(index, frames) -> signal name or None`` is the engine's channel back: frames
+processed since the last call (called at most every ``REPORT_EVERY_S`` seconds and once at
+the start with 0); a non-None answer (``"SIGINT"``/``"SIGTERM"``) stops the source after the
+current frame, with its files finished (a rerun redoes it: its summary is not ``completed``).
+
+Nothing here prints; errors become a failed ``SourceResult``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+from tracker.batch.sources import SourceTask
+from tracker.errors import InputError
+
+#: seconds between two progress reports of a worker
+REPORT_EVERY_S = 0.5
+Report = Callable[[int, int], Optional[str]]
+
+DONE, FAILED, INCOMPLETE, STOPPED, SKIPPED, NOT_STARTED = (
+    "done", "failed", "incomplete", "stopped", "skipped", "not started")
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Everything a worker needs to track a source the way ``track SOURCE`` would.
+
+    The fields mirror the options of ``track SOURCE`` (and ``track mot`` for det-file
+    sequences); paths are absolute so that workers on other machines (Ray) find them.
+    ``threads``: onnxruntime intra-op threads of the detector and torch's thread count in the
+    worker (fixed, so numerics do not depend on the machine). ``overrides``: ``--set`` values.
+    """
+
+    output_dir: str
+    video: bool = True
+    codec: str = "mp4v"
+    trail: int = 20
+    onnx: Optional[str] = None
+    score_threshold: Optional[float] = None
+    tiles: str = "auto"
+    classes: Optional[str] = None
+    class_names: Optional[str] = None
+    input_size: Optional[str] = None
+    onnx_format: str = "auto"
+    score_rescale: str = "auto"
+    threads: int = 1
+    start: Optional[str] = None
+    end: Optional[str] = None
+    stride: int = 1
+    fps: Optional[float] = None
+    timeout: float = 10.0
+    appearance: str = "auto"
+    associator: str = "default"
+    overrides: Dict[str, object] = field(default_factory=dict)
+    det_name: str = "det.txt"
+
+    def fingerprint(self, kind: str) -> dict:
+        """The settings that decide a source's results (recorded in its summary; a completed
+        source recorded with other settings is tracked again). Thread counts, engines and
+        worker counts are not among them."""
+        if kind == "mot-det":
+            keys = ("associator", "overrides", "det_name", "score_threshold", "score_rescale")
+        else:
+            keys = ("video", "codec", "trail", "onnx", "score_threshold", "tiles", "classes", "class_names",
+                    "input_size", "onnx_format", "start", "end", "stride", "fps", "appearance", "associator",
+                    "overrides")
+        values = {k: getattr(self, k) for k in keys}
+        values["kind"] = kind
+        return json.loads(json.dumps(values, sort_keys=True, default=str))
+
+    def detector_args(self) -> argparse.Namespace:
+        """The detector options as ``track SOURCE`` parses them (for ``build_detector``)."""
+        return argparse.Namespace(
+            threads=self.threads, score_threshold=self.score_threshold, detections=None,
+            onnx=None if self.onnx is None else Path(self.onnx), classes=self.classes,
+            class_names=self.class_names, input_size=self.input_size, onnx_format=self.onnx_format,
+            score_rescale=self.score_rescale)
+
+    def video_overrides(self) -> dict:
+        """``--set`` and ``--associator`` as ``track SOURCE`` applies them to ``video_config``."""
+        out = dict(self.overrides)
+        if self.associator != "default":
+            out.setdefault("associator", self.associator)
+        return out
+
+    def mot_overrides(self) -> dict:
+        """As ``track mot`` builds its ``TrackerConfig`` (plus ``--set``)."""
+        out = dict(self.overrides)
+        if self.associator != "default":
+            out["associator"] = self.associator
+        return out
+
+
+@dataclass
+class SourceResult:
+    """How one source ended.
+
+    status: ``done`` | ``failed`` | ``incomplete`` (the video stopped decoding early; results
+    kept) | ``stopped`` (the batch was interrupted; files finished) | ``skipped`` (complete
+    from an earlier run) | ``not started``; exit_code: what ``track SOURCE`` would return;
+    frames: frames processed; seconds: wall time of this source in its worker; worker:
+    ``host:pid``; model_loads: models this worker had loaded when it finished the source.
+    """
+
+    index: int
+    spec: str
+    kind: str
+    folder: str
+    status: str
+    exit_code: int = 0
+    frames: int = 0
+    seconds: float = 0.0
+    error: Optional[str] = None
+    worker: Optional[str] = None
+    model_loads: int = 0
+    notes: List[str] = field(default_factory=list)
+    details: Optional[str] = None  # a traceback for internal errors
+
+    @classmethod
+    def for_task(cls, task: SourceTask, status: str, exit_code: int = 0, error: Optional[str] = None,
+                 **kw) -> "SourceResult":
+        return cls(task.index, task.spec, task.kind, task.folder, status, exit_code, error=error, **kw)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == FAILED
+
+    def to_dict(self) -> dict:
+        out = {"source": self.spec, "kind": self.kind, "folder": self.folder, "status": self.status,
+               "exit_code": self.exit_code, "frames": self.frames, "seconds": round(self.seconds, 3),
+               "error": self.error, "worker": self.worker, "model_loads": self.model_loads,
+               "notes": list(self.notes)}
+        if self.details:
+            out["traceback"] = self.details
+        return out
+
+
+STOPPED_STATUSES = ("SIGINT", "SIGTERM", "stopped by user")
+
+
+def status_of(summary: dict) -> str:
+    """A ``FileRun`` summary -> the source's batch status: ``completed`` -> done; stopped by a
+    signal -> stopped; ``crashed`` -> failed; any other early end (``truncated``, a lost
+    stream...) -> incomplete, with the summary's exit code."""
+    if summary.get("completed") is True:
+        return DONE
+    status = summary.get("status")
+    if status in STOPPED_STATUSES:
+        return STOPPED
+    if status in (None, "crashed"):
+        return FAILED
+    return INCOMPLETE
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def pin_threads(threads: int) -> None:
+    """Fix the thread counts of this process: torch's (when imported, and for a later import
+    through ``OMP_NUM_THREADS``) so that numerics do not depend on the machine's core count."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ["MKL_NUM_THREADS"] = str(threads)
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
+class Worker:
+    """Tracks sources one at a time with models loaded once (see the module doc)."""
+
+    def __init__(self, settings: WorkerSettings):
+        self.settings = settings
+        self.model_loads = 0
+        self.sources_run = 0
+        self._detector = None
+        self._detector_error: Optional[BaseException] = None
+        self._embed = None
+        self._embed_note: Optional[str] = None
+        self._embed_error: Optional[BaseException] = None
+        self._embed_loaded = False
+        self.id = worker_id()
+        pin_threads(settings.threads)
+        # OpenCV / FFmpeg console chatter duplicates the errors the results carry
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "FATAL")
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+    # ------------------------------------------------------------------ models (once)
+    def detector(self):
+        """The detector ``track SOURCE`` would build from the same options (loaded once)."""
+        if self._detector is None and self._detector_error is None:
+            try:
+                from tracker.commands.video import _parse_tiles, build_detector
+                from tracker.detectors import default_detector
+
+                s = self.settings
+                detector = build_detector(s.detector_args())
+                if detector is None:  # the embedded detector, as track SOURCE builds it
+                    kwargs = {} if s.score_threshold is None else {"score_threshold": s.score_threshold}
+                    tiles = _parse_tiles(s.tiles)
+                    if tiles != "auto":
+                        kwargs["tiles"] = tiles
+                    try:
+                        detector = default_detector(threads=s.threads, **kwargs)
+                    except ValueError as exc:
+                        raise InputError(f"--tiles/--score-threshold: {exc}") from None
+                self._detector = detector
+                self.model_loads += 1
+            except Exception as exc:  # noqa: BLE001 - kept and raised for every source that needs it
+                self._detector_error = exc
+        if self._detector_error is not None:
+            raise self._detector_error
+        return self._detector
+
+    def embedder(self):
+        """``(embed callable or None, note)``: the shipped embedder as ``track`` resolves
+        ``--appearance`` (loaded once)."""
+        if not self._embed_loaded:
+            self._embed_loaded = True
+            try:
+                from tracker.pipeline import resolve_embedder
+
+                self._embed, self._embed_note = resolve_embedder(self.settings.appearance)
+                if self._embed is not None:
+                    self.model_loads += 1
+            except Exception as exc:  # noqa: BLE001 - "--appearance on" without a usable embedder
+                self._embed_error = exc
+            pin_threads(self.settings.threads)
+        if self._embed_error is not None:
+            raise self._embed_error
+        return self._embed, self._embed_note
+
+    # ------------------------------------------------------------------ one source
+    def run(self, task: SourceTask, report: Optional[Report] = None) -> SourceResult:
+        """Track ``task`` to its folder; never raises for a problem with the source."""
+        report = report or (lambda index, frames: None)
+        started = time.monotonic()
+        self.sources_run += 1
+        try:
+            if report(task.index, 0):  # the batch is stopping: leave this source untouched
+                return SourceResult.for_task(task, NOT_STARTED, worker=self.id, model_loads=self.model_loads)
+            if task.kind == "error":
+                raise InputError(task.error or f"{task.spec}: cannot be tracked")
+            if task.kind == "mot-det":
+                result = self._run_mot(task, report)
+            else:
+                result = self._run_source(task, report)
+        except InputError as exc:
+            result = SourceResult.for_task(task, FAILED, 2, str(exc))
+        except Exception as exc:  # noqa: BLE001 - one source's bug must not stop the batch
+            result = SourceResult.for_task(task, FAILED, 1, f"internal error: {type(exc).__name__}: {exc} "
+                                           "(traceback in batch.summary.json; please report it)",
+                                           details=traceback.format_exc())
+        result.seconds = time.monotonic() - started
+        result.worker = self.id
+        result.model_loads = self.model_loads
+        return result
+
+    def _run_source(self, task: SourceTask, report: Report) -> SourceResult:
+        from tracker.io.sources import open_source
+        from tracker.pipeline import FileRun, video_config
+
+        s = self.settings
+        overrides = s.video_overrides()
+        try:
+            config = video_config(**overrides)
+        except ValueError as exc:
+            raise InputError(f"--set: {exc}") from None
+        location = int(task.location) if task.kind == "webcam" else task.location
+        # the source first: a missing or damaged one fails before any model is loaded
+        source = open_source(location, start=s.start, end=s.end, stride=s.stride, fps=s.fps, timeout_s=s.timeout)
+        try:
+            detector = self.detector()
+            embed, note = self.embedder()
+            options = {"start": s.start, "end": s.end, "stride": s.stride, "appearance": s.appearance,
+                       "set": dict(s.overrides), "batch": s.fingerprint(task.kind)}
+            job = FileRun(source, detector, output_dir=Path(s.output_dir) / task.folder, video=s.video,
+                          codec=s.codec, trail_frames=s.trail, config=config,
+                          embedder=embed if embed is not None else "off",
+                          extra_inputs=[s.onnx], options=options)
+        except BaseException:
+            source.close()
+            raise
+        pin_threads(s.threads)  # a learned associator may have imported torch just now
+        frames = pending = 0
+        last = time.monotonic()
+        with job:
+            for _ in job:
+                frames += 1
+                pending += 1
+                now = time.monotonic()
+                if now - last >= REPORT_EVERY_S:
+                    stop, pending, last = report(task.index, pending), 0, now
+                    if stop:
+                        job.stop(stop)
+                        break
+        if pending:
+            report(task.index, pending)
+        summary = job.summary or {}
+        status = status_of(summary)
+        notes = list(summary.get("notes", []))
+        if note:
+            notes.append(note)
+        error = None if status == DONE else (summary.get("error") or summary.get("status"))
+        return SourceResult.for_task(task, status, int(summary.get("exit_code", 1)), error, frames=frames,
+                                     notes=notes)
+
+    def _run_mot(self, task: SourceTask, report: Report) -> SourceResult:
+        from tracker.config import TrackerConfig
+        from tracker.io.mot import read_seqinfo, write_mot_results
+        from tracker.io.writers import check_not_input, prepare_output_dir, write_summary
+        from tracker.mot_runner import track_mot_sequence
+
+        s = self.settings
+        started_at = _now()
+        t0 = time.monotonic()
+        seq = Path(task.location)
+        info = read_seqinfo(seq)
+        try:
+            config = TrackerConfig(**s.mot_overrides())
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"--set: {exc}") from None
+        out = prepare_output_dir(Path(s.output_dir) / task.folder)
+        det_path = seq / "det" / s.det_name
+        paths = {"mot": out / f"{info.name}.txt", "summary": out / f"{info.name}.summary.json"}
+        check_not_input(list(paths.values()), [det_path, seq / "seqinfo.ini"])
+        paths["summary"].unlink(missing_ok=True)  # an old summary would describe a previous run
+        result = track_mot_sequence(seq, config, s.det_name, s.score_threshold, s.score_rescale)
+        write_mot_results(paths["mot"], result.rows)  # atomic: complete or absent
+        seconds = time.monotonic() - t0
+        summary = {
+            "completed": True, "status": "completed", "exit_code": 0, "error": None,
+            "source": {"kind": "mot-det", "name": info.name, "location": str(seq), "detections": str(det_path),
+                       "fps": info.frame_rate, "width": info.width, "height": info.height,
+                       "frame_count": info.seq_length},
+            "frames_processed": result.frames, "detections": result.detections, "tracks": result.tracks,
+            "seconds": round(seconds, 3), "tracker_seconds": round(result.tracker_seconds, 4),
+            "frames_per_second": round(result.frames / seconds, 3) if seconds > 0 else None,
+            "output_dir": str(out), "files": {"mot": paths["mot"].name, "summary": paths["summary"].name},
+            "notes": list(result.notes),
+            "options": {"det_name": s.det_name, "min_score": s.score_threshold, "score_rescale": s.score_rescale,
+                        "set": dict(s.overrides), "batch": s.fingerprint(task.kind)},
+            "tracker_config": config.to_dict(), "started_at": started_at, "finished_at": _now(),
+        }
+        write_summary(paths["summary"], summary)
+        report(task.index, result.frames)
+        return SourceResult.for_task(task, DONE, 0, frames=result.frames, notes=list(result.notes))
+
+
+def _now() -> str:
+    import datetime as _dt
+
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------------- resume
+def completed_summary(folder: Path, fingerprint: Optional[dict] = None):
+    """``(summary or None, reason)``: the completed run recorded in ``folder``.
+
+    A source is done only when a ``*.summary.json`` there says ``completed`` and every file it
+    lists exists under its final name (``DESIGN.md``). A completed summary whose recorded batch
+    settings differ from ``fingerprint`` does not count (``reason`` says so); one without
+    recorded settings (written by ``track`` itself) counts.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None, "not run"
+    reason = "no completed summary"
+    for path in sorted(folder.glob("*.summary.json")):
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(summary, dict) or summary.get("completed") is not True:
+            reason = f"{path.name}: not completed ({summary.get('status') if isinstance(summary, dict) else '?'})"
+            continue
+        files = summary.get("files") or {}
+        missing = [name for name in files.values() if not isinstance(name, str) or not (folder / name).is_file()]
+        if missing:
+            reason = f"{path.name}: missing {', '.join(map(str, missing))}"
+            continue
+        recorded = (summary.get("options") or {}).get("batch")
+        if fingerprint is not None and recorded is not None and recorded != fingerprint:
+            reason = "settings changed since the completed run"
+            continue
+        return summary, "complete"
+    return None, reason
