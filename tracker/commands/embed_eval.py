@@ -130,9 +130,8 @@ def _record(args, blocks, video) -> None:
     if len(blocks) > 1:
         targets.append((args.holdout_weights, blocks[1]))
     for spec, block in targets:
-        path = shipped_weights_path(str(spec)) if spec is None or str(spec) in SHIPPED else Path(spec)
-        if spec is None:
-            path = shipped_weights_path("default")
+        path = shipped_weights_path("default" if spec is None else str(spec)) if spec is None or str(spec) in SHIPPED \
+            else Path(spec)
         model, meta = load_weights(path)
         ev = meta.setdefault("evaluation", {})
         key = f"{video.name} frames {block['frames']}"

@@ -136,7 +136,10 @@ def run(args) -> int:
     ckpt = output.with_name(output.name + ".ckpt")
     if args.resume and ckpt.is_file():
         state = torch.load(ckpt, map_location="cpu", weights_only=False)
-        if state.get("config") != config.to_dict() or state.get("encoder_config") != encoder_config.to_dict():
+        loose = ("steps", "checkpoint_every")  # a run may be extended; everything else must match
+        same = {k: v for k, v in state.get("config", {}).items() if k not in loose} == \
+            {k: v for k, v in config.to_dict().items() if k not in loose}
+        if not same or state.get("encoder_config") != encoder_config.to_dict():
             raise InputError(f"{ckpt}: was written with other settings; remove it or train with the same options")
         trainer.load_state_dict(state)
         say(f"resumed from {ckpt} at step {trainer.step_index}")
@@ -181,7 +184,7 @@ def run(args) -> int:
         "final_loss": round(float(hist[-min(50, len(hist)):].mean()), 4) if len(hist) else None,
         "loss_curve": curve,
         "train_seconds": round(time.time() - t0, 1),
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),
         "evaluation": {},
     }
     save_weights(output, trainer.encoder.eval(), metadata)

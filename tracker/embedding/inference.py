@@ -27,7 +27,7 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "models" / "embedder"
 SHIPPED = {"default": "embedder.pt", "holdout": "embedder_holdout478.pt"}
 # weight of the colour-histogram half in the fused vector (cosine of the fused vectors =
 # (1 - w) * cos(learned) + w * cos(histogram))
-DEFAULT_FUSE_WEIGHT = 0.5
+DEFAULT_FUSE_WEIGHT = 0.3
 
 
 def shipped_weights_path(name: str = "default") -> Path:
@@ -42,6 +42,7 @@ def save_weights(path, model: PatchEncoder, metadata: dict) -> None:
     """Write a weights file (see the module docstring) and a ``.json`` metadata file beside it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    metadata = json.loads(json.dumps(metadata))  # plain JSON types only (loadable with weights_only=True)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     payload = {"format": WEIGHTS_FORMAT, "encoder": model.config.to_dict(), "state_dict": state, "metadata": metadata}
     tmp = path.with_name(path.name + ".tmp")
@@ -77,7 +78,11 @@ class Embedder:
     colour histogram (:mod:`tracker.embedding.histogram`), each weighted then re-normalized.
 
     threads: torch intra-op threads to use while embedding (``torch.set_num_threads`` is
-    process-wide: it is set before each call and restored after); None leaves it alone.
+    process-wide: it is set before each call and restored after); None leaves it alone. On a CPU
+    shared with other busy processes use 1: torch's OpenMP threads spin-wait against each other
+    and 2 threads on 2 busy cores measured 10-20x slower than 1.
+    fuse_weight: weight w of the colour histogram in :meth:`embed_fused` (0.3 measured best or
+    tied on the development sets; see docs/embedder.md).
     """
 
     def __init__(self, model: PatchEncoder, metadata: Optional[dict] = None, threads: Optional[int] = None,
@@ -119,8 +124,10 @@ class Embedder:
     @classmethod
     def random(cls, seed: int = 0, config: EncoderConfig = EncoderConfig(), **kwargs) -> "Embedder":
         """A randomly initialized network of the given architecture (a sanity-check baseline)."""
-        torch.manual_seed(seed)
-        return cls(PatchEncoder(config).eval(), {"weights": f"random init, seed {seed}"}, **kwargs)
+        with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG alone
+            torch.manual_seed(seed)
+            model = PatchEncoder(config).eval()
+        return cls(model, {"weights": f"random init, seed {seed}"}, **kwargs)
 
     # ------------------------------------------------------------------ properties
     @property

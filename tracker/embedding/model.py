@@ -136,16 +136,12 @@ def fold_batchnorm(model: PatchEncoder) -> PatchEncoder:
 
     Returns the same model with ``BatchNorm2d`` replaced by ``Identity`` and conv biases set.
     """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval  # no random init (leaves the global RNG alone)
+
     for block in model.stem:
         conv, bn = block[0], block[1]
         if not isinstance(bn, nn.BatchNorm2d):
             continue
-        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-        fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, bias=True)
-        with torch.no_grad():
-            fused.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
-            bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
-            fused.bias.copy_((bias - bn.running_mean) * scale + bn.bias)
-        block[0] = fused
+        block[0] = fuse_conv_bn_eval(conv.eval(), bn.eval())
         block[1] = nn.Identity()
     return model

@@ -44,17 +44,17 @@ CHECKPOINT_FORMAT = "identitrack-embedder-checkpoint/1"
 class TrainConfig:
     """Settings of a training run (all validated; see the module docstring for their roles)."""
 
-    steps: int = 1500
+    steps: int = 2400
     batch_size: int = 128
     lr: float = 1e-3
     weight_decay: float = 0.05
     warmup_steps: int = 100
-    temperature: float = 0.1
+    temperature: float = 0.07
     momentum: float = 0.99
     queue_size: int = 2048
     hard_negatives: int = 0
-    safe_negatives: bool = False
-    p_temporal: float = 0.5
+    safe_negatives: bool = True
+    p_temporal: float = 0.8
     proj_hidden: int = 256
     bn_group: int = 32
     seed: int = 0
