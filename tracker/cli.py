@@ -36,8 +36,9 @@ identitrack: multi-object tracking that keeps identities.
 subcommands:
 {commands}
 
-exit codes: 0 success, 2 bad input, 3 stopped early (partial results kept),
-            130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 1 internal error.
+exit codes: 0 success, 2 bad input or unusable output (not writable, disk full),
+            3 stopped early (partial results kept), 130 interrupted (Ctrl-C),
+            143 terminated (SIGTERM), 1 internal error (a bug: the traceback is shown).
 Run 'track SOURCE --help' for the options of the main command.
 """
 
@@ -53,7 +54,30 @@ def _load(module_name: str):
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Run ``track`` with ``argv`` (default: the process arguments) and return the exit code."""
+    as_program = argv is None
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        if as_program:
+            _ignore_late_signals()
+
+
+def _ignore_late_signals() -> None:
+    """The command is over and its files are final: a Ctrl-C or SIGTERM arriving now, while
+    the interpreter exits, must not print a traceback (only when ``track`` is the program)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                signal.signal(sig, signal.SIG_IGN)
+            except (OSError, ValueError):  # pragma: no cover - exotic platforms
+                pass
+
+
+def _main(argv: List[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(_top_help())
         return exit_codes.OK if argv else exit_codes.BAD_INPUT

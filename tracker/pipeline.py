@@ -36,6 +36,7 @@ from tracker.io.writers import (
     DEFAULT_FLUSH_EVERY_S,
     JsonlWriter,
     MotWriter,
+    OutputError,
     VideoWriter,
     check_not_input,
     prepare_output_dir,
@@ -228,6 +229,8 @@ class TrackingSession:
         self.timings: Dict[str, float] = defaultdict(float)
         self.frames = 0
         self.detections = 0
+        self.size_changes = 0  # frames whose size differs from the previous frame's
+        self._last_shape = None
         self.max_track_id = 0  # IDs are issued 1, 2, 3... on confirmation: the count, in O(1) memory
 
     @property
@@ -250,6 +253,7 @@ class TrackingSession:
                 except StopIteration:
                     return
                 t1 = clock()
+                self._check_size(frame)
                 dets = self._detect(frame)
                 if not isinstance(dets, Detections):
                     raise TypeError(f"the detector returned {type(dets).__name__}, expected Detections")
@@ -269,6 +273,22 @@ class TrackingSession:
                 yield FrameResult(frame.index, frame.timestamp, tracks, dets, frame.image, None, timings)
         finally:
             self.source.close()
+
+    def _check_size(self, frame: Frame) -> None:
+        """Rule: a frame may have another size than the one before (a folder of mixed images, a
+        stream that changes resolution); each is processed at its own size (boxes are that
+        frame's pixels; the annotated video resizes to the first size). Noted once."""
+        shape = getattr(frame.image, "shape", None)
+        if self._last_shape is not None and shape != self._last_shape:
+            self.size_changes += 1
+            if self.size_changes == 1:
+                def wh(sh):
+                    return f"{sh[1]}x{sh[0]}" if sh is not None and len(sh) >= 2 else str(sh)
+
+                self.notes.append(f"the frame size changed from {wh(self._last_shape)} to {wh(shape)} at frame "
+                                  f"{frame.mot_frame}: each frame is processed at its own size (boxes in its "
+                                  "pixels; the annotated video is resized to the first frame's size)")
+        self._last_shape = shape
 
     def close(self) -> None:
         """Release the source (the session owns it, also one passed in as a ``FrameSource``)."""
@@ -318,12 +338,15 @@ class Interrupted(KeyboardInterrupt):
 
 class StopSignals:
     """While active (a context manager, main thread only), the first SIGINT or SIGTERM sets
-    ``signum`` (the loop stops after the current frame); a second one raises ``Interrupted``."""
+    ``signum`` (the loop stops after the current frame); a second one raises ``Interrupted``,
+    except while ``hold()`` is true (e.g. ``lambda: run.busy``: a frame's results or the final
+    files are being written) -- then it is ignored, as the loop stops right after anyway."""
 
     HANDLED = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self) -> None:
+    def __init__(self, hold: Optional[Callable[[], bool]] = None) -> None:
         self.signum: Optional[int] = None
+        self.hold = hold
         self._previous: dict = {}
 
     @property
@@ -336,6 +359,8 @@ class StopSignals:
 
     def _handle(self, signum, _frame) -> None:
         if self.signum is not None:
+            if self.hold is not None and self.hold():
+                return
             raise Interrupted(signum)
         self.signum = signum
 
@@ -364,8 +389,8 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-EXIT_BY_STATUS = {"completed": 0, "stream ended": 0, "truncated": 3, "SIGINT": 130, "SIGTERM": 143,
-                  "stopped by user": 130, "crashed": 1}
+EXIT_BY_STATUS = {"completed": 0, "stream ended": 0, "truncated": 3, "stream lost": 3, "SIGINT": 130,
+                  "SIGTERM": 143, "stopped by user": 130, "output error": 2, "crashed": 1}
 
 
 class FileRun:
@@ -387,8 +412,11 @@ class FileRun:
 
     Leaving the block normally or through ``KeyboardInterrupt`` finishes the files (final
     names, playable video) and writes the summary; any other exception leaves the ``.partial``
-    files (whole lines) and a summary with ``completed: false``. Every option error is raised as
-    ``InputError`` before a file is created.
+    files (whole lines) and a summary with ``completed: false`` (status ``output error`` for an
+    ``OutputError``: a full disk, ``crashed`` otherwise). Files get their final names only when
+    every one of them was written completely. Every option error is raised as ``InputError``
+    before a file is created. ``busy`` is true while a frame's results or the final files are
+    being written (``StopSignals(hold=lambda: run.busy)`` then defers a second signal).
     """
 
     def __init__(self, source: Any, detector: Any = None, *, output_dir: Optional[Union[str, Path]] = None,
@@ -420,6 +448,7 @@ class FileRun:
         self.last_mot_frame: Optional[int] = None
         self.first_mot_frame: Optional[int] = None
         self._loop_started: Optional[float] = None
+        self.busy = False
 
     def _setup(self, output_dir, video, codec, trail_frames, keep_annotated, extra_inputs, flush_every_s) -> None:
         info = self.session.info
@@ -476,10 +505,12 @@ class FileRun:
                 label = f"frame {result.mot_frame}  {result.timestamp:.1f}s  {n} track{'s' if n != 1 else ''}"
                 annotated = self.annotator.draw(result.image, result.tracks, label)
             t1 = clock()
+            self.busy = True
             self.mot.write(result.mot_frame, result.tracks)
             self.jsonl.write(result.frame_index, result.timestamp, result.tracks)
             if self.video is not None:
                 self.video.write(annotated)
+            self.busy = False
             t2 = clock()
             timings["annotate"] += t1 - t0
             timings["write"] += t2 - t1
@@ -510,44 +541,73 @@ class FileRun:
         end = self.session.source.end_reason
         if end == "truncated":
             return "truncated"
-        if end == "stream ended":
-            return "stream ended"
+        if end in ("stream ended", "stream lost"):
+            return end
         return "completed"
 
     def finish(self, reason: Optional[str] = None) -> dict:
-        """Finish every file (final names, closed video) and write the summary."""
+        """Finish every file (final names, closed video) and write the summary. The files are
+        sealed first and renamed only when all of them sealed: after a failure (a full disk)
+        they all keep their ``.partial`` names and the summary says ``output error``."""
         if self.summary is not None:
             return self.summary
-        self.session.close()
-        status = self._status(reason or self.stop_reason)
-        errors = []
-        for w in self._opened:
+        self.busy = True
+        try:
+            self.session.close()
+            status = self._status(reason or self.stop_reason)
+            self._note_unused_detections(status)
             try:
-                w.finish()
-            except OSError as exc:
-                errors.append(f"{w.partial}: {exc}")
-        if errors:
-            return self._write_summary("crashed", "; ".join(errors), final=False)
-        return self._write_summary(status, None, final=True)
+                for w in self._opened:
+                    w.seal()
+                for w in self._opened:
+                    w.commit()
+            except (OSError, OutputError) as exc:
+                for w in self._opened:
+                    if not w.finished:
+                        w.abandon()
+                return self._write_summary("output error", _describe(exc), final=False)
+            return self._write_summary(status, None, final=True)
+        finally:
+            self.busy = False
+
+    def _note_unused_detections(self, status: str) -> None:
+        """Rule: detection-file rows for frames after the end of the video are not used; when
+        the video ended by itself, a note says so (a sign of a wrong file or frame rate)."""
+        from tracker.detectors import DetectionFileDetector
+
+        det, source, last = self.session.detector, self.session.source, self.last_mot_frame
+        if status != "completed" or not isinstance(det, DetectionFileDetector) or last is None \
+                or getattr(source, "end", None) is not None:
+            return
+        numbered = getattr(source, "indices", None)  # a frame folder: its last frame number
+        length = max(last, numbered[-1] + 1 if numbered else (source.info.frame_count or 0))
+        if det.last_frame > length:
+            self.session.notes.append(f"{det.path}: rows up to frame {det.last_frame}, but the video ended at frame "
+                                      f"{length}; the rows after it were not used")
 
     def abandon(self, error: BaseException) -> dict:
         """After a crash: keep the ``.partial`` files (whole lines) and record the error."""
         if self.summary is not None:
             return self.summary
-        self.session.close()
-        for w in self._opened:
-            try:
-                w.abandon()
-            except OSError:
-                pass
-        return self._write_summary("crashed", f"{type(error).__name__}: {error}", final=False)
+        self.busy = True
+        try:
+            self.session.close()
+            for w in self._opened:
+                try:
+                    w.abandon()
+                except OSError:
+                    pass
+            status = "output error" if isinstance(error, OutputError) else "crashed"
+            return self._write_summary(status, _describe(error), final=False)
+        finally:
+            self.busy = False
 
     def _write_summary(self, status: str, error: Optional[str], final: bool) -> dict:
         s = self.session
         now = time.monotonic()
         elapsed = now - self.started
         processing = now - self._loop_started if self._loop_started is not None else 0.0
-        files = {k: (self.paths[k].name if final else w.partial.name) for k, w in self._writers.items()}
+        files = {k: (self.paths[k].name if w.finished else w.partial.name) for k, w in self._writers.items()}
         files["summary"] = self.paths["summary"].name
         stage_total = sum(s.timings.get(k, 0.0) for k in STAGES)
         summary = {
@@ -561,6 +621,8 @@ class FileRun:
             "last_frame": self.last_mot_frame,
             "expected_frames": self.expected_frames,
             "skipped_unreadable": s.source.skipped,
+            "reconnects": getattr(s.source, "reconnects", 0),
+            "frame_size_changes": s.size_changes,
             "detections": s.detections,
             "tracks": s.max_track_id,
             "seconds": round(elapsed, 3),
@@ -579,9 +641,16 @@ class FileRun:
             "started_at": self.started_at,
             "finished_at": _now(),
         }
-        write_summary(self.paths["summary"], summary)
         self.summary = summary
+        try:
+            write_summary(self.paths["summary"], summary)
+        except OSError as exc:  # a full disk: the caller still gets the summary (and the error)
+            summary["summary_error"] = f"{self.paths['summary']}: not written ({exc.strerror or exc})"
         return summary
+
+
+def _describe(error: BaseException) -> str:
+    return str(error) if isinstance(error, OutputError) else f"{type(error).__name__}: {error}"
 
 
 def _remove_quietly(path: Path) -> None:

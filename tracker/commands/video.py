@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tracker import exit_codes
 from tracker.errors import InputError
+from tracker.io.sources import DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF_S
 
 DESCRIPTION = """Track people (or your detector's classes) through a video and write the results.
 
@@ -23,7 +24,7 @@ overwritten):
   <stem>.summary.json  how the run ended, frames, tracks, frames/s, time per stage
 While running, files are named <stem>.txt.partial, <stem>.jsonl.partial and <stem>.partial.mp4;
 they get their final names when the run ends or is interrupted (Ctrl-C, SIGTERM). After a
-crash only .partial files remain.
+crash or a full disk only .partial files remain (whole lines).
 
 Detectors: the embedded people detector (default, offline), --detections det.txt (a
 MOTChallenge detection file, frame = decoded index + 1) or --onnx model.onnx (YOLOv8 / YOLOv5
@@ -36,8 +37,10 @@ examples:
   track clip.mp4 --onnx yolov8n.onnx --classes person,car --score-threshold 0.3
   track rtsp://camera.local/stream --timeout 5 --show
 
-exit codes: 0 done, 2 bad input, 3 the video stopped decoding early (results kept),
-            130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 1 internal error."""
+exit codes: 0 done, 2 bad input or unusable output (not writable, disk full),
+            3 stopped early: the video stopped decoding or the stream was lost (results kept),
+            130 interrupted (Ctrl-C), 143 terminated (SIGTERM), 1 internal error.
+See docs/reliability.md for how each kind of bad input and fault is handled."""
 
 ESCAPE_KEYS = (27, ord("q"), ord("Q"))
 
@@ -82,6 +85,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        help="frame rate when the source does not say (overrides the file's; default 30)")
     time_.add_argument("--timeout", type=float, default=10.0, metavar="S",
                        help="seconds a stream may take to open or to deliver a frame (default 10)")
+    time_.add_argument("--retries", type=int, default=DEFAULT_RETRIES, metavar="N",
+                       help=f"reconnection attempts in a row when a stream stops mid-way (default {DEFAULT_RETRIES}; "
+                            "0: stop at once)")
+    time_.add_argument("--retry-backoff", type=float, default=DEFAULT_RETRY_BACKOFF_S, metavar="S",
+                       help=f"seconds before the first reconnection attempt, doubling after each "
+                            f"(default {DEFAULT_RETRY_BACKOFF_S:g})")
     trk = parser.add_argument_group("tracker")
     trk.add_argument("--appearance", choices=("auto", "on", "off"), default="auto",
                      help="use the appearance embedder: auto = when it is installed (default)")
@@ -113,7 +122,7 @@ def _parse_overrides(items) -> dict:
                              f"motion.<field>, memory.<field>")
         try:
             parsed = json.loads(value)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON (or absurdly long/deep): keep the text
             parsed = value
         out[key] = parsed
     return out
@@ -247,6 +256,7 @@ def run(args) -> int:
     _quiet_opencv()
     from tracker.detectors import default_detector
     from tracker.io.sources import open_source
+    from tracker.io.writers import OutputError
     from tracker.pipeline import FileRun, Interrupted, StopSignals
 
     overrides = _parse_overrides(args.set)
@@ -258,7 +268,7 @@ def run(args) -> int:
     detector = build_detector(args)
     tiles = _parse_tiles(args.tiles)
     source = open_source(args.source, start=args.start, end=args.end, stride=args.stride, fps=args.fps,
-                         timeout_s=args.timeout)
+                         timeout_s=args.timeout, retries=args.retries, retry_backoff_s=args.retry_backoff)
     try:
         if detector is None:
             kwargs = {} if args.score_threshold is None else {"score_threshold": args.score_threshold}
@@ -280,11 +290,16 @@ def run(args) -> int:
     except BaseException:
         source.close()
         raise
+    shown_notes = job.session.notes + job.info.notes
     if not args.quiet:
-        for note in job.session.notes + job.info.notes:
+        for note in shown_notes:
             print(f"note: {note}", file=sys.stderr)
+    in_loop = [True]
+    output_error = None
     try:
-        with StopSignals() as stop, job:
+        # a second Ctrl-C stops at once, but not while a frame's results or the final files are
+        # being written (then the run is about to stop anyway)
+        with StopSignals(hold=lambda: job.busy or not in_loop[0]) as stop, job:
             progress = _progress(job, args.quiet)
             try:
                 for result in job:
@@ -300,20 +315,38 @@ def run(args) -> int:
                         job.stop(stop.reason)
                         break
             finally:
+                in_loop[0] = False
                 progress.close()
     except Interrupted:
         pass  # a second signal: the files were finished on the way out
+    except OutputError as exc:  # a full disk or a vanished folder: the .partial files keep the results
+        output_error = exc
     finally:
         if args.show:
             import cv2
 
             cv2.destroyAllWindows()
     summary = job.summary
-    if not args.quiet and summary is not None:
+    if summary is None:
+        if output_error is not None:
+            raise output_error
+        return exit_codes.INTERNAL_ERROR
+    late = [n for n in summary.get("notes", []) if n not in shown_notes]
+    status = summary["status"]
+    if status == "output error":
+        print(f"track: error: {output_error or summary.get('error')}\ntrack: {summary['frames_processed']} frames "
+              f"were processed; their results are kept in the .partial files in {summary['output_dir']}/",
+              file=sys.stderr)
+        return exit_codes.BAD_INPUT
+    if not args.quiet:
+        for note in late:
+            print(f"note: {note}", file=sys.stderr)
         print(format_summary(summary))
-    elif summary is not None and summary["status"] not in ("completed", "stream ended"):
-        print(f"track: {summary['status']}", file=sys.stderr)
-    return int(summary["exit_code"]) if summary is not None else exit_codes.INTERNAL_ERROR
+    elif status not in ("completed", "stream ended"):
+        print(f"track: {STATUS_TEXT.get(status, status)}", file=sys.stderr)
+        for note in late:
+            print(f"note: {note}", file=sys.stderr)
+    return int(summary["exit_code"])
 
 
 def _progress(job, quiet: bool):
@@ -327,6 +360,8 @@ STATUS_TEXT = {
     "completed": "done",
     "stream ended": "the stream ended",
     "truncated": "the video stopped decoding before its end (results cover the frames before)",
+    "stream lost": "the stream stopped and did not come back (results cover the frames before)",
+    "output error": "an output file could not be written (the .partial files keep the results so far)",
     "SIGINT": "interrupted (Ctrl-C); files finished with the frames processed so far",
     "SIGTERM": "terminated (SIGTERM); files finished with the frames processed so far",
     "stopped by user": "stopped from the window; files finished with the frames processed so far",

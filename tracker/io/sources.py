@@ -9,9 +9,19 @@ What a SOURCE string means (checked in this order):
 
 * an existing file -> a video file decoded by OpenCV (FFmpeg);
 * an existing folder -> its images in natural order (``img1/`` inside it is used when present,
-  as in MOTChallenge sequence folders; the frame rate comes from ``seqinfo.ini`` when there is one);
+  as in MOTChallenge sequence folders; the frame rate comes from ``seqinfo.ini`` when there is one).
+  Numbered names (one shared prefix + a number of one width: ``000001.jpg``, ``frame_0001.png``;
+  numbers starting at 0 or 1, or dense) give the frame index: ``index = number - 1`` (``number``
+  when the numbering starts at 0), so a gap in the numbers is a gap in time (the missing frames
+  are skipped, noted in ``info.notes``) and MOT frame numbers stay those of the files. Other
+  names (and sparse numbers such as capture timestamps) are indexed by position;
 * ``rtsp://``, ``rtmp://``, ``http(s)://``, ``udp://``, ``tcp://`` ... -> a live stream (OpenCV/FFmpeg)
-  opened with a timeout;
+  opened with a timeout. When it stops delivering mid-stream (a read fails or takes longer than
+  the timeout), it is reopened up to ``retries`` times in a row with exponential backoff
+  (``retry_backoff_s``, doubling, at most ``MAX_RETRY_BACKOFF_S``); after that iteration ends with
+  ``end_reason`` ``stream lost``. A file served over HTTP (the stream states its frame count)
+  ends normally after its last frame, and resumes after a drop at the frame where it stopped.
+  Opening is not retried: a wrong URL fails after the timeout;
 * a whole number (``0``, ``1``) -> a webcam index.
 
 Time: for files and folders ``timestamp = index / fps`` with the container's frame rate (or
@@ -39,6 +49,13 @@ from tracker.errors import InputError
 
 DEFAULT_FPS = 30.0
 DEFAULT_TIMEOUT_S = 10.0
+#: reconnection attempts in a row after a live stream stops delivering, and the first wait
+#: between them (seconds, doubling up to ``MAX_RETRY_BACKOFF_S``)
+DEFAULT_RETRIES = 3
+DEFAULT_RETRY_BACKOFF_S = 1.0
+MAX_RETRY_BACKOFF_S = 30.0
+#: notes kept about recurring events (reconnections, unreadable images); later ones are counted
+MAX_REPEATED_NOTES = 5
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp", "rtp", "srt", "mms")
 #: a file whose decoding stops this many frames (or this fraction) before the container's frame
@@ -48,6 +65,7 @@ TRUNCATION_TOLERANCE_FRACTION = 0.01
 
 _POSITION_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(s|sec|secs|seconds?)?\s*$", re.IGNORECASE)
 _URL_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
+_NUMBERED_RE = re.compile(r"^(.*?)(\d+)$")
 
 
 # ------------------------------------------------------------------------------------ positions
@@ -179,8 +197,10 @@ class FrameSource:
 
     After iteration ends, ``end_reason`` says why: ``end`` (the file/folder ended or ``end``
     was reached), ``truncated`` (the file stopped decoding before its known length),
-    ``stream ended`` (a live source stopped answering) or ``closed``. ``skipped`` counts
-    unreadable images of a folder source (they are skipped, with a note).
+    ``stream ended`` (a webcam stopped, or a file served over a URL ended), ``stream lost`` (a
+    stream stopped delivering and reconnecting failed) or ``closed``. ``skipped`` counts
+    unreadable images of a folder source (they are skipped, with a note); ``reconnects``
+    counts successful reconnections of a stream.
     """
 
     info: SourceInfo
@@ -193,6 +213,7 @@ class FrameSource:
         self.stride = int(stride)
         self.end_reason: Optional[str] = None
         self.skipped = 0
+        self.reconnects = 0
         self._closed = False
 
     # subclasses implement _frames() (all frames from the first, honouring start/end/stride)
@@ -289,8 +310,9 @@ class VideoFileSource(FrameSource):
                                                                    TRUNCATION_TOLERANCE_FRACTION * count)
                 self.end_reason = "truncated" if short else "end"
                 if short:
-                    self.info.notes.append(f"decoding stopped at frame {index} of {count}: the file is damaged or "
-                                           "truncated; results cover the frames before it")
+                    self.info.notes.append(f"decoding stopped at frame {index + 1} of {count} (1-based, as in the "
+                                           "results): the file is damaged or truncated; results cover the frames "
+                                           "before it")
                 return
             if wanted:
                 yield Frame(index, index / fps, image)
@@ -337,29 +359,85 @@ class FolderSource(FrameSource):
             use_fps, origin = DEFAULT_FPS, "default"
             notes.append(f"a folder of images has no frame rate; assuming {DEFAULT_FPS:g} frames/s (set --fps)")
         self._first = first
+        numbers = _frame_numbers(files)
+        if numbers is None:
+            self.indices = list(range(len(files)))
+        else:
+            base = 0 if numbers[0] == 0 else 1
+            self.indices = [n - base for n in numbers]
+            notes.extend(_gap_notes(files, numbers))
         name = seq_dir.name if (seq_dir / "seqinfo.ini").is_file() or folder != seq_dir else folder.name
         self.info = SourceInfo("frames", _safe_name(name, "frames"), str(folder), seq_dir, use_fps, origin,
                                first.shape[1], first.shape[0], len(files), notes)
 
+    def _wanted(self) -> Iterator[int]:
+        """Positions in ``files`` of the frames to produce (start/end/stride on the index)."""
+        first, stop = self._bounds()
+        for pos, index in enumerate(self.indices):
+            if stop is not None and index >= stop:
+                return
+            if index >= first and (index - first) % self.stride == 0:
+                yield pos
+
+    def expected_frames(self) -> Optional[int]:
+        return sum(1 for _ in self._wanted())
+
     def _frames(self) -> Iterator[Frame]:
         cv2 = self._cv2
-        first, stop = self._bounds()
-        stop = len(self.files) if stop is None else min(stop, len(self.files))
-        for index in range(first, stop, self.stride):
+        for pos in self._wanted():
             if self._closed:
                 self.end_reason = "closed"
                 return
-            if index == 0 and self._first is not None:
+            index = self.indices[pos]
+            if pos == 0 and self._first is not None:
                 image, self._first = self._first, None
             else:
-                image = cv2.imread(str(self.files[index]), cv2.IMREAD_COLOR)
+                image = cv2.imread(str(self.files[pos]), cv2.IMREAD_COLOR)
             if image is None:
                 self.skipped += 1
-                if self.skipped <= 5:
-                    self.info.notes.append(f"{self.files[index]}: unreadable image, skipped")
+                if self.skipped <= MAX_REPEATED_NOTES:
+                    self.info.notes.append(f"{self.files[pos]}: unreadable image, skipped")
                 continue
             yield Frame(index, index / self.info.fps, image)
         self.end_reason = "end"
+
+
+def _frame_numbers(files: List[Path]) -> Optional[List[int]]:
+    """The frame numbers in names such as ``000001.jpg`` or ``frame_0001.png``: every stem is one
+    shared prefix followed by digits of one width, and the numbers start at 0 or 1 or are dense
+    (span at most twice the count). None otherwise -- e.g. capture timestamps as names -- and
+    then frames are indexed by position in natural order."""
+    prefix, width, numbers = None, None, []
+    for path in files:
+        m = _NUMBERED_RE.match(path.stem)
+        if m is None:
+            return None
+        if prefix is None:
+            prefix, width = m.group(1), len(m.group(2))
+        elif m.group(1) != prefix or len(m.group(2)) != width:
+            return None
+        numbers.append(int(m.group(2)))
+    if len(set(numbers)) != len(numbers):  # e.g. 000001.jpg and 000001.png
+        return None
+    span = numbers[-1] - numbers[0] + 1
+    if numbers[0] > 1 and span > 2 * len(numbers):  # sparse, not from 0/1: e.g. timestamps as names
+        return None
+    return numbers
+
+
+def _gap_notes(files: List[Path], numbers: List[int]) -> List[str]:
+    notes = []
+    first_no = numbers[0]
+    if first_no > 1:
+        notes.append(f"the first image is {files[0].name}: frame numbers follow the file numbers "
+                     f"(the first result is MOT frame {first_no})")
+    missing = numbers[-1] - first_no + 1 - len(numbers)
+    if missing > 0:
+        at = next(i for i in range(1, len(numbers)) if numbers[i] != numbers[i - 1] + 1)
+        notes.append(f"{missing} frame number(s) missing between {files[0].name} and {files[-1].name} (the first "
+                     f"gap is after {files[at - 1].name}): the missing frames are skipped; frame numbers and "
+                     f"timestamps follow the file numbers")
+    return notes
 
 
 def _looks_like_text(path: Path, probe: int = 4096) -> bool:
@@ -397,26 +475,45 @@ def _seqinfo_fps(seq_dir: Path) -> Optional[float]:
 class LiveSource(FrameSource):
     """A webcam (``device`` int) or a stream URL, read with OpenCV. Timestamps are wall-clock
     seconds since the first frame; ``start``/``end`` count frames read or seconds elapsed.
-    The stream ends when a read fails (or takes longer than ``timeout_s`` for URLs)."""
+
+    A webcam ends when a read fails. A URL stream whose read fails (or takes longer than
+    ``timeout_s``) is reopened up to ``retries`` times in a row, waiting ``retry_backoff_s``,
+    then twice as long each time (at most ``MAX_RETRY_BACKOFF_S``); a frame read resets the
+    count. When every attempt fails, iteration ends with ``end_reason`` ``stream lost``. A file
+    served over HTTP states its frame count: it ends (``stream ended``) after its last frame, and
+    after a drop it resumes at the frame where it stopped (the frames before are skipped)."""
 
     def __init__(self, location: Union[int, str], timeout_s: float = DEFAULT_TIMEOUT_S,
-                 fps: Optional[float] = None, **kw):
+                 fps: Optional[float] = None, retries: int = DEFAULT_RETRIES,
+                 retry_backoff_s: float = DEFAULT_RETRY_BACKOFF_S, **kw):
         super().__init__(**kw)
         import cv2
 
         self._cv2 = cv2
-        if not (math.isfinite(timeout_s) and timeout_s > 0):
+        timeout_s = _seconds(timeout_s, "--timeout")
+        if not timeout_s > 0:
             raise InputError(f"--timeout must be > 0 seconds, got {timeout_s!r}")
+        if isinstance(retries, bool) or not isinstance(retries, (int, np.integer)) or not 0 <= retries <= 1000:
+            raise InputError(f"--retries must be a whole number in [0, 1000], got {retries!r}")
+        retry_backoff_s = _seconds(retry_backoff_s, "--retry-backoff")
+        if not 0 <= retry_backoff_s <= MAX_RETRY_BACKOFF_S:
+            raise InputError(f"--retry-backoff must be in [0, {MAX_RETRY_BACKOFF_S:g}] seconds, "
+                             f"got {retry_backoff_s!r}")
+        self.retries = int(retries)
+        self.retry_backoff_s = float(retry_backoff_s)
+        self.timeout_s = float(timeout_s)
         ms = int(round(timeout_s * 1000))
+        self._location = location
+        self._params = None
         if isinstance(location, int):
             kind, name, shown = "webcam", f"webcam{location}", f"webcam {location}"
             cap = cv2.VideoCapture(location)
         else:
             kind, shown = "stream", _redact(location)
             name = _stream_name(location)
-            params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+            self._params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
             started = time.monotonic()
-            cap = cv2.VideoCapture(location, cv2.CAP_FFMPEG, params)
+            cap = self._open_capture()
             if not cap.isOpened():
                 waited = time.monotonic() - started
                 cap.release()
@@ -432,6 +529,10 @@ class LiveSource(FrameSource):
         self._cap = cap
         self._pending = first
         self._t0: Optional[float] = None
+        self._read = 1  # frames read from the stream so far (where a file served over HTTP resumes)
+        self._failures = 0  # reconnection attempts since the last frame read
+        count = cap.get(cv2.CAP_PROP_FRAME_COUNT) if self._params is not None else 0
+        self._length = int(count) if math.isfinite(count) and count > 0 else None
         reported = cap.get(cv2.CAP_PROP_FPS)
         if fps is not None:
             use_fps, origin = fps, "user"
@@ -441,8 +542,10 @@ class LiveSource(FrameSource):
             use_fps, origin = DEFAULT_FPS, "wallclock"
         self.info = SourceInfo(kind, name, shown, None, use_fps, origin, first.shape[1], first.shape[0], None, [])
 
+    def _open_capture(self):
+        return self._cv2.VideoCapture(self._location, self._cv2.CAP_FFMPEG, self._params)
+
     def _frames(self) -> Iterator[Frame]:
-        cap = self._cap
         start, end = self.start, self.end
         index = 0
         kept = 0
@@ -451,11 +554,21 @@ class LiveSource(FrameSource):
                 image, self._pending = self._pending, None
                 ok = True
             else:
-                ok, image = cap.read()
-            now = time.monotonic()
+                ok, image = self._cap.read()
+                if ok and image is not None:
+                    self._read += 1
             if not ok or image is None:
-                self.end_reason = "stream ended"
+                if self._closed:
+                    break
+                if self._params is None or self._file_done():  # a webcam, or the whole file was served
+                    self.end_reason = "stream ended"
+                    return
+                if self._reconnect(index):
+                    continue
+                self.end_reason = "stream lost"
                 return
+            self._failures = 0
+            now = time.monotonic()
             if self._t0 is None:
                 self._t0 = now
             t = now - self._t0
@@ -470,6 +583,45 @@ class LiveSource(FrameSource):
             index += 1
         self.end_reason = "closed"
 
+    def _file_done(self) -> bool:
+        """A stream that states its frame count (a file over HTTP) and delivered all of it."""
+        n = self._length
+        return n is not None and n - self._read <= max(TRUNCATION_TOLERANCE_FRAMES, TRUNCATION_TOLERANCE_FRACTION * n)
+
+    def _reconnect(self, frames_done: int) -> bool:
+        """Reopen the stream, waiting with exponential backoff between attempts; False when
+        ``retries`` attempts in a row failed."""
+        self._cap.release()
+        shown = self.info.location
+        while self._failures < self.retries and not self._closed:
+            delay = min(self.retry_backoff_s * 2 ** self._failures, MAX_RETRY_BACKOFF_S)
+            self._failures += 1
+            time.sleep(delay)
+            cap = self._open_capture()
+            if cap.isOpened() and self._skip_served(cap):
+                self._cap = cap
+                self.reconnects += 1
+                if self.reconnects <= MAX_REPEATED_NOTES:
+                    self.info.notes.append(f"{shown}: the stream stopped after {frames_done} frames; reconnected "
+                                           f"(attempt {self._failures} of {self.retries})")
+                return True
+            cap.release()
+        self._cap = self._cv2.VideoCapture()  # released, closed: close() still works
+        if not self._closed:
+            self.info.notes.append(f"{shown}: the stream stopped after {frames_done} frames and did not come back "
+                                   f"({self.retries} reconnection attempt(s), --timeout {self.timeout_s:g} s, "
+                                   f"backoff from {self.retry_backoff_s:g} s); results cover the frames before")
+        return False
+
+    def _skip_served(self, cap) -> bool:
+        """A file served over HTTP restarts from its first frame: skip the frames already read."""
+        if self._length is None:
+            return True
+        for _ in range(self._read):
+            if not cap.grab():
+                return False
+        return True
+
     def expected_frames(self) -> Optional[int]:
         if self.end is None or self.end.unit != "frames":
             return None
@@ -480,6 +632,16 @@ class LiveSource(FrameSource):
         super().close()
         self._pending = None
         self._cap.release()
+
+
+def _seconds(value, what: str) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a number of seconds, got {value!r}") from None
+    if not math.isfinite(seconds):
+        raise InputError(f"{what} must be a finite number of seconds, got {value!r}")
+    return seconds
 
 
 def _redact(url: str) -> str:
@@ -496,13 +658,16 @@ def _stream_name(url: str) -> str:
 
 
 def open_source(source: Union[str, int, os.PathLike], start=None, end=None, stride: int = 1,
-                fps: Optional[float] = None, timeout_s: float = DEFAULT_TIMEOUT_S) -> FrameSource:
+                fps: Optional[float] = None, timeout_s: float = DEFAULT_TIMEOUT_S, retries: int = DEFAULT_RETRIES,
+                retry_backoff_s: float = DEFAULT_RETRY_BACKOFF_S) -> FrameSource:
     """Open a video file, frame folder, stream URL or webcam index (see the module docstring).
 
     start, end: ``Position``, a frame number, or text (``"12.5s"``); stride >= 1; fps: the
     frame rate to use when the source has none (and to override it); timeout_s: how long a
-    stream may take to open or deliver a frame. Raises ``InputError`` with a clear message for
-    a missing/unreadable path, an undecodable file, an unanswering stream or a bad option.
+    stream may take to open or deliver a frame; retries, retry_backoff_s: reconnection attempts
+    in a row after a stream stops mid-way, and the first wait between them (doubling). Raises
+    ``InputError`` with a clear message for a missing/unreadable path, an undecodable file, an
+    unanswering stream or a bad option.
     """
     start_pos = parse_position(start, "--start")
     end_pos = parse_position(end, "--end")
@@ -521,7 +686,7 @@ def open_source(source: Union[str, int, os.PathLike], start=None, end=None, stri
     if not text.strip():
         raise InputError("the source is empty: give a video file, a folder of frames, a webcam index or a URL")
     if is_stream_url(text):
-        return LiveSource(text, timeout_s, fps, **kw)
+        return LiveSource(text, timeout_s, fps, retries, retry_backoff_s, **kw)
     path = Path(text).expanduser()
     if path.is_file():
         if not os.access(path, os.R_OK):

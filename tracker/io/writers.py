@@ -15,8 +15,15 @@ run summary                   (written atomically, once)    ``<stem>.summary.jso
 The video keeps its ``.mp4`` extension while partial because OpenCV picks the container from
 the extension. Text writers buffer whole lines and write them with one ``os.write`` per flush
 (every ``flush_every_s`` seconds), so a killed process leaves ``.partial`` files that end with a
-complete line. ``abandon()`` (used after a crash) flushes what is buffered, closes, and keeps
-the partial names: a file under a final name is always complete.
+complete line. A write that fails part-way (disk full, or an exception such as
+``KeyboardInterrupt`` arriving mid-write) is cut back to the last whole line: the lines stay
+buffered for the next flush, and an ``OSError`` becomes ``OutputError`` naming the file.
+``abandon()`` (used after a crash) flushes what is buffered, closes, and keeps the partial names:
+a file under a final name is always complete.
+
+``finish()`` is ``seal()`` (flush, fsync, close; the video container is closed and checked by
+reopening it) then ``commit()`` (rename to the final name), so a caller with several files can
+seal them all and rename only when every one sealed (``FileRun`` does).
 """
 from __future__ import annotations
 
@@ -35,6 +42,11 @@ from tracker.tracks import Tracks, TrackState
 
 PARTIAL_SUFFIX = ".partial"
 DEFAULT_FLUSH_EVERY_S = 1.0
+
+
+class OutputError(InputError):
+    """An output file could not be written (disk full, folder gone, quota...). The message names
+    the file; what was written before stays in its ``.partial`` file, whole lines."""
 DEFAULT_CODEC = "mp4v"
 VIDEO_SUFFIX = ".mp4"
 
@@ -58,12 +70,15 @@ class _LineFile:
         self.flush_every_s = float(flush_every_s)
         self._buffer: list = []
         self._last_flush = time.monotonic()
+        self._size = 0  # bytes of whole lines in the partial file
         self.lines = 0
+        self.sealed = False
         self.finished = False
+        self._broken = False
         try:
             self._fd = os.open(self.partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         except OSError as exc:
-            raise InputError(f"{self.partial}: cannot write ({exc.strerror or exc})") from None
+            raise OutputError(f"{self.partial}: cannot write ({exc.strerror or exc})") from None
 
     def _add(self, lines: Sequence[str]) -> None:
         self._buffer.extend(lines)
@@ -72,39 +87,86 @@ class _LineFile:
             self.flush()
 
     def flush(self) -> None:
-        """Write the buffered whole lines (one ``os.write`` loop) to the partial file."""
+        """Write the buffered whole lines to the partial file. On any failure the file is cut
+        back to its last whole line and the lines stay buffered; ``OSError`` -> ``OutputError``."""
         self._last_flush = time.monotonic()
         if not self._buffer or self._fd is None:
             return
         data = "".join(self._buffer).encode("utf-8")
-        self._buffer.clear()
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        start, target = self._size, self._size + len(data)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            self._size = target
+            self._buffer.clear()  # only this flush's lines are in it (nothing appends meanwhile)
+        except BaseException as exc:
+            self._rewind(start, target)
+            if isinstance(exc, OSError):
+                raise OutputError(f"{self.partial}: cannot write ({exc.strerror or exc}); it keeps the whole lines "
+                                  "written before") from None
+            raise
+
+    def _rewind(self, start: int, target: int) -> None:
+        """After a failed or interrupted write: keep the data if it was all written, else cut
+        the file back to the last whole line (the lines stay buffered for the next flush)."""
+        try:
+            if os.fstat(self._fd).st_size == target:
+                self._size = target
+                self._buffer.clear()
+                return
+            os.ftruncate(self._fd, start)
+            os.lseek(self._fd, start, os.SEEK_SET)
+            self._size = start
+        except OSError:
+            pass
 
     def _close(self, sync: bool) -> None:
         if self._fd is None:
             return
+        ok = False
         try:
             self.flush()
             if sync:
-                os.fsync(self._fd)
+                try:
+                    os.fsync(self._fd)
+                except OSError as exc:
+                    raise OutputError(f"{self.partial}: cannot write ({exc.strerror or exc})") from None
+            ok = True
         finally:
+            self._broken |= not ok
             os.close(self._fd)
             self._fd = None
 
-    def finish(self) -> Path:
-        """Flush, close and rename to the final name. Returns the final path."""
-        if not self.finished:
+    def seal(self) -> Path:
+        """Flush, fsync and close (``OutputError`` when that fails); the name stays partial."""
+        if not self.sealed:
+            if self._broken or self._fd is None:
+                raise OutputError(f"{self.partial}: incomplete (a write failed or the file was abandoned)")
             self._close(sync=True)
+            self.sealed = True
+        return self.partial
+
+    def commit(self) -> Path:
+        """Rename the sealed file to its final name. Returns the final path."""
+        if not self.finished:
+            self.seal()
             os.replace(self.partial, self.final)
             self.finished = True
         return self.final
 
+    def finish(self) -> Path:
+        """Flush, close and rename to the final name. Returns the final path."""
+        return self.commit()
+
     def abandon(self) -> Path:
-        """Flush what is buffered and close, keeping the partial name. Returns it."""
-        self._close(sync=False)
+        """Flush what is buffered (as far as possible) and close, keeping the partial name."""
+        try:
+            self._close(sync=False)
+        except OutputError:
+            pass
+        self._broken = True
         return self.partial
 
 
@@ -173,6 +235,7 @@ class VideoWriter:
             raise InputError(f"{self.partial}: OpenCV cannot write a video with codec {codec!r} here "
                              f"(try --codec {DEFAULT_CODEC}, or --no-video)")
         self.frames = 0
+        self.sealed = False
         self.finished = False
 
     def write(self, image: np.ndarray) -> None:
@@ -186,13 +249,39 @@ class VideoWriter:
             self._writer.release()
             self._writer = None
 
-    def finish(self) -> Path:
-        """Close the container (playable) and rename to the final name."""
-        if not self.finished:
+    def seal(self) -> Path:
+        """Close the container and check it: OpenCV does not report failed writes (a full
+        disk), so the file is reopened and must hold every frame (``OutputError`` if not)."""
+        if not self.sealed:
             self._release()
+            self._check()
+            self.sealed = True
+        return self.partial
+
+    def _check(self) -> None:
+        if self.frames == 0:
+            return
+        cap = self._cv2.VideoCapture(str(self.partial))
+        try:
+            count = cap.get(self._cv2.CAP_PROP_FRAME_COUNT) if cap.isOpened() else -1
+        finally:
+            cap.release()
+        if count < 0 or (count > 0 and abs(count - self.frames) > 1):
+            raise OutputError(f"{self.partial}: the video is incomplete ({self.frames} frames written, the file "
+                              f"{'holds ' + str(int(count)) if count >= 0 else 'does not open'}); the disk may be "
+                              "full")
+
+    def commit(self) -> Path:
+        """Rename the sealed video to its final name. Returns the final path."""
+        if not self.finished:
+            self.seal()
             os.replace(self.partial, self.final)
             self.finished = True
         return self.final
+
+    def finish(self) -> Path:
+        """Close the container (playable), check it and rename to the final name."""
+        return self.commit()
 
     def abandon(self) -> Path:
         self._release()

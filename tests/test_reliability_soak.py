@@ -1,0 +1,42 @@
+"""A short soak (the long one is ``benchmarks/soak.py``, 100,000 frames): an endless synthetic
+street through ``track()`` with the real appearance embedder; live tracks and identity-memory
+entries stay bounded and resident memory does not creep up."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SOAK = Path(__file__).resolve().parents[1] / "benchmarks" / "soak.py"
+
+
+def _soak_module():
+    import sys
+
+    if "soak_benchmark" in sys.modules:
+        return sys.modules["soak_benchmark"]
+    spec = importlib.util.spec_from_file_location("soak_benchmark", SOAK)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["soak_benchmark"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_short_soak_stays_bounded(tmp_path):
+    soak = _soak_module()
+    embedder, reason = soak.load_embedder()
+    if embedder is None:
+        pytest.skip(reason)
+    result = soak.run_soak(frames=1500, people=5, sample_every=100, warmup=300, embedder=embedder)
+    print("\n" + result.table())
+    assert result.embedded_frames >= 1400  # the network really ran (a few frames have no detection)
+    first, second = result.live_max
+    assert max(first, second) <= result.live_bound()
+    from tracker.pipeline import video_config
+
+    assert result.memory_max <= video_config().memory.max_entries
+    assert result.identities > 20 and result.track_ids <= 3 * result.identities  # people came and went
+    assert result.rss_growth_mb < 50  # generous for 1,500 frames: the 100k run measures the real bound
+    path = soak.plot(result, tmp_path / "soak.png")
+    assert path.stat().st_size > 10_000
