@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 from tracker.config_base import ConfigBase, check_range
 from tracker.memory import MemoryConfig
 from tracker.motion import MotionConfig
 
 ASSOCIATORS = ("iou", "transformer")
+#: lost-track horizon (seconds) of each associator when ``TrackerConfig.lost_horizon_s`` is None
+LOST_HORIZON_S = {"iou": 2.0, "transformer": 4.0}
 
 
 @dataclass(frozen=True)
@@ -22,14 +25,19 @@ class TrackerConfig(ConfigBase):
         first (high-score), second (low-score) and tentative-track associations.
     fuse_score: multiply IoU by the detection score in the first association (ByteTrack).
     min_hits: consecutive matches that confirm a tentative track (and issue its ID).
-    lost_horizon_s: a lost track is removed after this long unseen.
+    lost_horizon_s: a lost track is removed after this long unseen; None (the default) means the
+        associator's own: ``LOST_HORIZON_S[associator]`` (2 s for "iou", 4 s for "transformer",
+        which was trained on gaps that long and can tell a returning track from a stranger).
     appearance_weight: weight of the appearance distance (1 - cosine) in the first association
         when tracks and detections carry embeddings (0 disables appearance).
     appearance_gate: pairs whose appearance distance exceeds it cannot match on appearance.
     embedding_momentum: a track's embedding = momentum * old + (1 - momentum) * new.
     output_lost_s: report predicted boxes of lost tracks for this long (0 = never).
     report_detection_box: report the matched detection's box (True) or the filtered Kalman box.
-    associator: "iou" (this core) or "transformer" (the learned associator, when shipped).
+    associator: "iou" (this core) or "transformer" (the learned associator,
+        ``tracker.association.transformer``).
+    match_probability: the learned associator's least pair probability that may match (its
+        cost ceiling is -log of it); unused by "iou".
     history_length: observations kept per track for the associator (bounded).
     motion: Kalman noise settings. memory: identity memory settings (needs embeddings).
     """
@@ -43,13 +51,14 @@ class TrackerConfig(ConfigBase):
     tentative_match_iou: float = 0.3
     fuse_score: bool = True
     min_hits: int = 2
-    lost_horizon_s: float = 2.0
+    lost_horizon_s: Optional[float] = None
     appearance_weight: float = 0.0
     appearance_gate: float = 0.5
     embedding_momentum: float = 0.9
     output_lost_s: float = 0.0
     report_detection_box: bool = False
     associator: str = "iou"
+    match_probability: float = 0.1
     history_length: int = 16
     motion: MotionConfig = field(default_factory=MotionConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
@@ -64,13 +73,16 @@ class TrackerConfig(ConfigBase):
         if isinstance(self.min_hits, bool) or not isinstance(self.min_hits, int):
             raise ValueError(f"TrackerConfig.min_hits must be an integer, got {self.min_hits!r}")
         check_range("TrackerConfig.min_hits", self.min_hits, 1, 100)
+        if not isinstance(self.associator, str) or self.associator not in ASSOCIATORS:
+            raise ValueError(f"TrackerConfig.associator must be one of {ASSOCIATORS}, got {self.associator!r}")
+        if self.lost_horizon_s is None:  # resolved once: replace() keeps the resolved value
+            object.__setattr__(self, "lost_horizon_s", LOST_HORIZON_S[self.associator])
         check_range("TrackerConfig.lost_horizon_s", self.lost_horizon_s, 0.0, 3600.0)
         check_range("TrackerConfig.output_lost_s", self.output_lost_s, 0.0, 3600.0)
         for name in ("fuse_score", "report_detection_box"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"TrackerConfig.{name} must be true or false, got {getattr(self, name)!r}")
-        if self.associator not in ASSOCIATORS:
-            raise ValueError(f"TrackerConfig.associator must be one of {ASSOCIATORS}, got {self.associator!r}")
+        check_range("TrackerConfig.match_probability", self.match_probability, 0.0, 1.0, low_inclusive=False)
         if not isinstance(self.motion, MotionConfig):
             raise ValueError("TrackerConfig.motion must be a MotionConfig")
         if not isinstance(self.memory, MemoryConfig):

@@ -27,7 +27,7 @@ import numpy as np
 
 from tracker import motion
 from tracker.assignment import linear_assignment, sparse_linear_assignment
-from tracker.association import AssociationContext, Associator, IouAssociator, Stage
+from tracker.association import AssociationContext, Associator, Stage, make_associator
 from tracker.boxes import cxcywh_to_xyxy, xyxy_to_cxcywh
 from tracker.config import TrackerConfig
 from tracker.detections import Detections
@@ -94,7 +94,8 @@ class Tracker:
         config: ``TrackerConfig`` (defaults if None).
         embedder: optional callable ``(frame (H,W,3) uint8, xyxy (N,4) px) -> (N, D) float32``
             unit vectors; used when a frame is given and the detections carry no embeddings.
-        associator: pair scorer (``IouAssociator(config)`` if None).
+        associator: pair scorer (None: the one ``config.associator`` names, see
+            ``tracker.association.make_associator``).
 
     IDs are positive ints unique to this instance, issued when a track is confirmed and never
     reused (a returning identity gets its old ID back from the memory). State is bounded:
@@ -105,7 +106,7 @@ class Tracker:
                  associator: Optional[Associator] = None):
         self.config = config or TrackerConfig()
         self.embedder = embedder
-        self.associator = associator or IouAssociator(self.config)
+        self.associator = associator or make_associator(self.config)
         self.memory = IdentityMemory(self.config.memory)
         self._tracks: List[_Track] = []
         self._next_id = 1
@@ -131,7 +132,7 @@ class Tracker:
         self._time = None
 
     def update(self, detections: Detections, frame: Optional[np.ndarray] = None,
-               timestamp: Optional[float] = None) -> Tracks:
+               timestamp: Optional[float] = None, image_size: Optional[tuple] = None) -> Tracks:
         """Advance by one frame.
 
         detections: this frame's ``Detections`` (may be empty).
@@ -139,6 +140,8 @@ class Tracker:
             may change between frames (it is only used for crops and normalization).
         timestamp: seconds; must not go backwards (a repeated timestamp means dt = 0). When
             None, frames are assumed ``1 / config.frame_rate`` apart.
+        image_size: (width, height) pixels of the frame when no frame is given (e.g. from a
+            MOT ``seqinfo.ini``); only used to normalize boxes for the associator.
         """
         cfg = self.config
         if not isinstance(detections, Detections):
@@ -146,6 +149,11 @@ class Tracker:
         if frame is not None:
             _validate_frame(frame)
             self._image_size = (frame.shape[1], frame.shape[0])
+        elif image_size is not None:
+            width, height = image_size
+            if not (np.isfinite(width) and np.isfinite(height) and width > 0 and height > 0):
+                raise ValueError(f"image_size must be (width, height) > 0 pixels, got {image_size!r}")
+            self._image_size = (int(width), int(height))
         # 0. clock and embeddings
         now, dt = self._advance_clock(timestamp)
         detections = self._with_embeddings(detections, frame)
@@ -236,10 +244,15 @@ class Tracker:
     def _apply(self, tracks: Sequence[_Track], detections: Detections, det_rows: np.ndarray,
                matches: np.ndarray, now: float) -> None:
         cfg = self.config
-        for ti, k in matches:
-            t, d = tracks[ti], int(det_rows[k])
-            z = xyxy_to_cxcywh(detections.xyxy[d])[0]
-            t.mean, t.cov = motion.update(t.mean, t.cov, z, cfg.motion)
+        if len(matches) == 0:
+            return
+        matched = [tracks[ti] for ti in matches[:, 0]]
+        rows = det_rows[matches[:, 1]].astype(np.int64)
+        # one batched Kalman correction for all matched tracks (same math as one by one)
+        means, covs = motion.update(np.stack([t.mean for t in matched]), np.stack([t.cov for t in matched]),
+                                    xyxy_to_cxcywh(detections.xyxy[rows]), cfg.motion)
+        for t, d, m, c in zip(matched, rows.tolist(), means, covs):
+            t.mean, t.cov = m, c
             t.score = float(detections.scores[d])
             t.last_seen = now
             t.observed = True

@@ -26,8 +26,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-score", type=float, default=None, help="drop detections below this score (after rescaling)")
     parser.add_argument("--score-rescale", choices=SCORE_RESCALE_MODES, default="auto",
                         help="map scores to [0,1]: auto = min-max only when some score is outside [0,1] (default)")
-    parser.add_argument("--associator", choices=("iou", "default"), default="default",
-                        help="'iou' = the non-learned motion + IoU core; 'default' = the shipped default")
+    parser.add_argument("--associator", choices=("iou", "transformer", "default"), default="default",
+                        help="'iou' = the non-learned motion + IoU core; 'transformer' = the learned "
+                             "associator (shipped weights); 'default' = the shipped default (TrackerConfig)")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
@@ -39,7 +40,7 @@ def run(args) -> int:
     sequences = [s for s in sequences if s not in missing]
     if not sequences:
         raise InputError(f"no sequence has det/{args.det_name}")
-    config = TrackerConfig()
+    config = TrackerConfig() if args.associator == "default" else TrackerConfig(associator=args.associator)
     if not args.quiet:
         print("| sequence | frames | detections | tracks | frames/s | notes |")
         print("|---|---:|---:|---:|---:|---|")

@@ -1,0 +1,219 @@
+"""Leave-sequences-out evaluation of the Transformer associator on the 12 development sequences.
+
+For each of the 4 folds of ``tracker.training.associator.FOLDS`` a model is trained on the
+other folds' sequences only, then tracks the fold's own sequences; the 12 held-out result
+files are scored together (counts summed) with ``tracker.evaluation`` (HOTA, CLEAR, Identity,
+re-entry ID recall) and compared with the IoU core on the same detections.
+
+    python benchmarks/associator_folds.py --out /tmp/folds            # train 4 folds + evaluate
+    python benchmarks/associator_folds.py --out /tmp/folds --eval-only --config '{"match_probability": 0.4}'
+    python benchmarks/associator_folds.py --out /tmp/folds --speed     # tracker frames/s on MOT17
+
+Fold weights go to OUT/fold<k>.npz (reused with --eval-only); simulated training problems are
+cached per sequence in OUT/cache/. Prints a markdown table; --json writes the numbers.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+MOT_ROOT = REPO.parent / "shared" / "data" / "mot"
+
+from tracker.association.transformer import TransformerAssociator  # noqa: E402
+from tracker.config import TrackerConfig  # noqa: E402
+from tracker.core import Tracker  # noqa: E402
+from tracker.evaluation import evaluate_folder  # noqa: E402
+from tracker.io.mot import find_sequences, write_mot_results  # noqa: E402
+from tracker.mot_runner import track_mot_sequence  # noqa: E402
+from tracker.training.associator_data import default_variants  # noqa: E402
+from tracker.training.associator import (FOLDS, TrainSettings, build_problems, fold_of, save_network,  # noqa: E402
+                                         train_network)
+
+METRICS = ("HOTA", "AssA", "DetA", "IDF1", "MOTA", "IDSW", "Frag", "ReentryRecall")
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _embeddings_for(seq_name: str, app_dir: str):
+    """frame -> (N, D) appearance vectors of a sequence's detections (``benchmarks/ablation.py``
+    cache: ``<dir>/<SEQ>.learned.npz``), or None."""
+    f = Path(app_dir) / f"{seq_name}.learned.npz"
+    if not app_dir or not f.is_file():
+        return None
+    with np.load(f) as data:
+        return {int(k): data[k] for k in data.files}
+
+
+def cached_problems(seq_dir: Path, cache: Path, variants_key: str, load: bool = True):
+    """Problems of one sequence (cached). ``variants_key``: drivers joined by '+', optionally
+    followed by '|' and a folder of per-frame appearance embeddings."""
+    cache.mkdir(parents=True, exist_ok=True)
+    drivers, _, app_dir = variants_key.partition("|")
+    emb = _embeddings_for(seq_dir.name, app_dir)
+    f = cache / f"{seq_dir.name}.{drivers}{'.app' if emb is not None else ''}.pkl"
+    if f.exists():
+        return pickle.loads(f.read_bytes()) if load else None
+    probs = build_problems([seq_dir], log=log, variants=default_variants(drivers=tuple(drivers.split("+"))),
+                           embeddings={seq_dir.name: emb} if emb is not None else None)
+    tmp = f.with_name(f"{f.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(pickle.dumps(probs, protocol=pickle.HIGHEST_PROTOCOL))
+    tmp.replace(f)  # atomic: parallel fold runs may build the same sequence
+    return probs
+
+
+def _track_one(task):
+    seq, out_dir, config, weights = task
+    factory = None
+    if weights is not None:
+        factory = lambda cfg: Tracker(cfg, associator=TransformerAssociator.from_file(cfg, weights))  # noqa: E731
+    run = track_mot_sequence(seq, config, tracker_factory=factory)
+    write_mot_results(Path(out_dir) / f"{run.name}.txt", run.rows)
+    return run.frames, run.tracker_seconds
+
+
+def _train_one(task):
+    name, train_dirs, cache, weights, settings, device, meta, key = task
+    problems = []
+    for s in train_dirs:
+        problems.extend(cached_problems(s, cache, key))
+    log(f"{name}: {len(problems)} problems from {len(train_dirs)} sequences")
+    net, hist = train_network(problems, settings, log=lambda m: log(f"{name}:{m}"), device=device)
+    save_network(weights, net, settings, {**meta, "history": hist, "appearance": "|" in key and bool(key.split("|")[1])})
+    return name
+
+
+def _pool(jobs):
+    import multiprocessing
+
+    return multiprocessing.get_context("spawn").Pool(jobs)
+
+
+def _map(fn, tasks, jobs):
+    if jobs <= 1 or len(tasks) <= 1:
+        return [fn(t) for t in tasks]
+    with _pool(min(jobs, len(tasks))) as pool:
+        return pool.map(fn, tasks, chunksize=1)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mot-root", type=Path, default=MOT_ROOT)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--eval-only", action="store_true", help="reuse OUT/fold<k><tag>.npz")
+    ap.add_argument("--folds", default="0,1,2,3")
+    ap.add_argument("--epochs", type=int, default=TrainSettings.epochs)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--jobs", type=int, default=1, help="parallel processes (simulation, folds, tracking)")
+    ap.add_argument("--device", default="cpu", help="torch device for training (cpu, cuda)")
+    ap.add_argument("--iou-prior", action="store_true", help="network variant with the core's IoU x score prior")
+    ap.add_argument("--drivers", default="iou,oracle",
+                    help="who drives the simulated tracker while problems are recorded (iou, oracle)")
+    ap.add_argument("--appearance", default="", metavar="DIR",
+                    help="train with appearance: per-frame detection embeddings <DIR>/<SEQ>.learned.npz "
+                         "(benchmarks/ablation.py writes them) for the sequences that have video")
+    ap.add_argument("--tag", default="", help="suffix of the weight file names")
+    ap.add_argument("--ship", action="store_true", help="also train on all sequences -> OUT/associator<tag>.npz")
+    ap.add_argument("--config", default="{}", help="JSON TrackerConfig overrides for the transformer runs")
+    ap.add_argument("--iou-config", default="{}", help="JSON TrackerConfig overrides for the IoU core runs")
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--speed", action="store_true",
+                    help="only time the tracker (IoU core vs Transformer with the fold weights) on MOT17, one process")
+    args = ap.parse_args(argv)
+    if not args.mot_root.is_dir():
+        print(f"development data not found at {args.mot_root} (see ../shared/data/README.md)", file=sys.stderr)
+        return 2
+    seqs = {s.name: s for s in find_sequences([args.mot_root])}
+    folds = [int(k) for k in args.folds.split(",")]
+    cfg_t = TrackerConfig(**{"associator": "transformer", **json.loads(args.config)})
+    cfg_i = TrackerConfig(**{"associator": "iou", **json.loads(args.iou_config)})
+    held_dir, iou_dir, cache = args.out / f"heldout{args.tag}", args.out / f"iou{args.tag}", args.out / "cache"
+    if args.speed:
+        return speed(seqs, args, cfg_t, cfg_i)
+    settings = TrainSettings(epochs=args.epochs, threads=args.threads, iou_prior=args.iou_prior)
+    key = args.drivers.replace(",", "+") + (f"|{args.appearance}" if args.appearance else "")
+    if not args.eval_only:
+        start = time.perf_counter()
+        _map(_cache_one, [(s, cache, key) for s in seqs.values()], args.jobs)
+        log(f"simulation: {time.perf_counter() - start:.0f} s")
+        tasks = []
+        for k in folds:
+            train = [s for n, s in seqs.items() if n not in FOLDS[k]]
+            tasks.append((f"fold{k}", train, cache, args.out / f"fold{k}{args.tag}.npz", settings, args.device,
+                          {"fold": k, "held_out": list(FOLDS[k]), "trained_on": [s.name for s in train]}, key))
+        if args.ship:
+            tasks.append(("all", list(seqs.values()), cache, args.out / f"associator{args.tag}.npz", settings,
+                          args.device, {"trained_on": list(seqs)}, key))
+        start = time.perf_counter()
+        _map(_train_one, tasks, args.jobs)
+        log(f"training: {time.perf_counter() - start:.0f} s")
+    names = [n for k in folds for n in FOLDS[k] if n in seqs]
+    tasks = [(seqs[n], held_dir, cfg_t, args.out / f"fold{fold_of(n)}{args.tag}.npz") for n in names]
+    tasks += [(seqs[n], iou_dir, cfg_i, None) for n in names]
+    held_dir.mkdir(parents=True, exist_ok=True)
+    iou_dir.mkdir(parents=True, exist_ok=True)
+    timing = _map(_track_one, tasks, args.jobs)
+    fps = sum(f for f, _ in timing[:len(names)]) / max(sum(t for _, t in timing[:len(names)]), 1e-9)
+    results = {}
+    for label, d in (("IoU core", iou_dir), ("Transformer (held-out folds)", held_dir)):
+        report = evaluate_folder(args.mot_root, d, seqs=names)
+        s = report.combined.summary()
+        results[label] = {m: (int(s[m]) if m in ("IDSW", "Frag") else round(100 * s[m], 2)) for m in METRICS}
+        results[label]["per_sequence"] = {
+            n: {m: (int(v.summary()[m]) if m in ("IDSW", "Frag") else round(100 * v.summary()[m], 2))
+                for m in ("HOTA", "IDF1", "MOTA", "IDSW")} for n, v in report.per_sequence.items()}
+    print(f"| tracker | {' | '.join(METRICS)} |")
+    print("|---|" + "---:|" * len(METRICS))
+    for label, r in results.items():
+        print(f"| {label} | " + " | ".join(f"{r[m]}" if isinstance(r[m], int) else f"{r[m]:.2f}" for m in METRICS) + " |")
+    print(f"\ntransformer tracker frames/s (all held-out sequences, this machine's load): {fps:.0f}")
+    print("\n| sequence | IoU HOTA | TF HOTA | IoU IDF1 | TF IDF1 | IoU IDsw | TF IDsw |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    a, b = results["IoU core"]["per_sequence"], results["Transformer (held-out folds)"]["per_sequence"]
+    for n in names:
+        print(f"| {n} | {a[n]['HOTA']:.2f} | {b[n]['HOTA']:.2f} | {a[n]['IDF1']:.2f} | {b[n]['IDF1']:.2f} | "
+              f"{a[n]['IDSW']} | {b[n]['IDSW']} |")
+    if args.json:
+        args.json.write_text(json.dumps({"results": results, "fps": fps, "config": json.loads(args.config),
+                                         "settings": settings.to_dict()}, indent=2))
+    return 0
+
+
+def speed(seqs, args, cfg_t, cfg_i) -> int:
+    """Tracker-only frames/s on the MOT17 sequences (each run twice, the faster kept)."""
+    print("| sequence | frames | IoU core frames/s | Transformer frames/s |")
+    print("|---|---:|---:|---:|")
+    tot = {"iou": [0, 1e-9], "tf": [0, 1e-9]}
+    (args.out / "speed").mkdir(parents=True, exist_ok=True)
+    for name, seq in seqs.items():
+        if not name.startswith("MOT17"):
+            continue
+        w = args.out / f"fold{fold_of(name)}{args.tag}.npz"
+        row = {}
+        for key, cfg, weights in (("iou", cfg_i, None), ("tf", cfg_t, w)):
+            best = min((_track_one((seq, args.out / "speed", cfg, weights)) for _ in range(2)), key=lambda r: r[1])
+            tot[key][0] += best[0]
+            tot[key][1] += best[1]
+            row[key] = best[0] / best[1]
+        print(f"| {name} | {best[0]} | {row['iou']:.0f} | {row['tf']:.0f} |", flush=True)
+    print(f"| all MOT17 | {tot['iou'][0]} | {tot['iou'][0] / tot['iou'][1]:.0f} | {tot['tf'][0] / tot['tf'][1]:.0f} |")
+    return 0
+
+
+def _cache_one(task):
+    seq, cache, key = task
+    cached_problems(seq, cache, key, load=False)
+    return seq.name
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""Training problems for the Transformer associator, from MOTChallenge sequences.
+
+1. Every detection of ``det/det.txt`` gets a ground-truth identity by per-frame Hungarian
+   matching with the gt boxes at IoU >= 0.5 (unmatched detections are false positives, id -1),
+   so the model learns on real detector noise. Which gt rows count follows the benchmark
+   conventions: MOT15 rows with ``conf != 0``; MOT17 pedestrians and the person-like
+   distractor classes (a detection on a vehicle is a false positive).
+2. The tracker itself is run over the sequence (so training and use see the same track
+   states); a recording associator wraps the "driver" associator that makes the decisions
+   (the IoU core, an oracle that follows the labels, or a trained model) and stores, for every
+   association problem, the tokens (``tracker.association.tokens``) plus the identity of each
+   track (the gt id of its newest observation) and detection.
+3. Variants add augmentation: frame drops (a stride of 2-3 frames, i.e. other frame rates and
+   longer gaps), randomly missed detections, a random start frame (tracks start and end).
+
+Frames (appearance) are optional: ``embeddings`` maps frame -> (N, D) unit vectors aligned
+with that frame's detections.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from tracker.assignment import linear_assignment
+from tracker.association import AssociationContext, IouAssociator, Stage
+from tracker.association.tokens import HISTORY_LEN, build_tokens
+from tracker.boxes import iou_matrix, xywh_to_xyxy
+from tracker.config import TrackerConfig
+from tracker.core import Tracker
+from tracker.detections import Detections
+from tracker.evaluation.conventions import detect_benchmark
+from tracker.io.mot import load_detections, read_mot_file, read_seqinfo
+
+LABEL_IOU = 0.5
+MOT17_PERSON_CLASSES = (1, 2, 7, 8, 12)  # pedestrians and the person-like distractors
+
+
+@dataclass
+class Problem:
+    """One recorded association problem (arrays as in ``AssociationTokens``; float16 to save
+    memory) with identities: track_ids (T,), det_ids (N,) int64, -1 = none."""
+
+    history: np.ndarray
+    history_mask: np.ndarray
+    track_globals: np.ndarray
+    det_tokens: np.ndarray
+    pairs: np.ndarray
+    track_ids: np.ndarray
+    det_ids: np.ndarray
+    sequence: str = ""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How one simulated pass over a sequence is perturbed.
+
+    stride: use every stride-th frame; drop: probability that a detection is missed;
+    start: first frame; driver: ``iou``, ``oracle`` or ``model``; seed."""
+
+    stride: int = 1
+    drop: float = 0.0
+    start: int = 1
+    driver: str = "iou"
+    seed: int = 0
+
+
+def label_detections(dets, gt_table, benchmark: str, seq_length: int) -> Dict[int, np.ndarray]:
+    """frame -> (N,) gt identity of each detection of that frame (-1 = false positive)."""
+    keep = gt_table.scores != 0
+    if benchmark != "MOT15":
+        keep = np.isin(gt_table.classes, MOT17_PERSON_CLASSES)
+    gt = gt_table.select(keep)
+    out = {}
+    for frame in range(1, seq_length + 1):
+        d = dets.get(frame)
+        ids = np.full(len(d), -1, np.int64)
+        sel = gt.frames == frame
+        if len(d) and sel.any():
+            iou = iou_matrix(xywh_to_xyxy(gt.xywh[sel]), d.xyxy)
+            matches, _, _ = linear_assignment(1.0 - iou, 1.0 - LABEL_IOU)
+            ids[matches[:, 1]] = gt.ids[sel][matches[:, 0]]
+        out[frame] = ids
+    return out
+
+
+def _box_key(t: float, box) -> tuple:
+    return (round(float(t), 6),) + tuple(round(float(v), 2) for v in box)
+
+
+class OracleAssociator:
+    """Matches a track to the detection with its own identity (labels), nothing else."""
+
+    def __init__(self, recorder: "RecordingAssociator"):
+        self.recorder = recorder
+
+    def cost(self, tracks, detections, det_rows, stage, context):
+        tids = self.recorder.track_identities(tracks)
+        dids = self.recorder.frame_ids[det_rows]
+        same = (tids[:, None] == dids[None, :]) & (tids[:, None] >= 0)
+        return np.where(same, 0.0, 2.0), 1.0
+
+
+class RecordingAssociator:
+    """Wraps a driver associator; stores every problem's tokens and identities."""
+
+    def __init__(self, config: TrackerConfig, image_size, sequence: str, history_len: int = HISTORY_LEN,
+                 with_appearance: bool = True):
+        self.config = config
+        self.image_size = image_size
+        self.sequence = sequence
+        self.history_len = history_len
+        self.with_appearance = with_appearance
+        self.driver = IouAssociator(config)
+        self.problems: List[Problem] = []
+        self.frame_ids = np.zeros(0, np.int64)
+        self._id_of_box: Dict[tuple, int] = {}
+
+    def new_frame(self, now: float, detections: Detections, ids: np.ndarray) -> None:
+        self.frame_ids = ids
+        for box, i in zip(detections.xyxy.astype(np.float64), ids):
+            self._id_of_box[_box_key(now, box)] = int(i)
+
+    def track_identities(self, tracks) -> np.ndarray:
+        out = np.full(len(tracks), -1, np.int64)
+        for k, t in enumerate(tracks):
+            row = t.history[-1]
+            out[k] = self._id_of_box.get(_box_key(row[0], row[1:5]), -1)
+        return out
+
+    def cost(self, tracks, detections, det_rows, stage: Stage, context: AssociationContext):
+        if len(tracks) and len(det_rows):
+            emb = detections.embeddings[det_rows] if (self.with_appearance and detections.embeddings is not None) else None
+            tok = build_tokens(tracks, detections.xyxy[det_rows], detections.scores[det_rows], stage, context.now,
+                               self.image_size, self.config.motion, emb, self.history_len)
+            self.problems.append(Problem(
+                tok.history.astype(np.float16), tok.history_mask, tok.track_globals.astype(np.float16),
+                tok.det_tokens.astype(np.float16), tok.pairs.astype(np.float16), self.track_identities(tracks),
+                self.frame_ids[det_rows].copy(), self.sequence))
+        return self.driver.cost(tracks, detections, det_rows, stage, context)
+
+
+@dataclass
+class LabelledSequence:
+    """A development sequence ready for simulation."""
+
+    name: str
+    frame_rate: float
+    image_size: tuple
+    seq_length: int
+    detections: object  # DetectionSet
+    labels: Dict[int, np.ndarray]
+    embeddings: Dict[int, np.ndarray] = field(default_factory=dict)
+
+    def frame_detections(self, frame: int) -> Detections:
+        d = self.detections.get(frame)
+        emb = self.embeddings.get(frame)
+        if emb is not None and len(d) and d.embeddings is None:
+            d = d.with_embeddings(emb)
+        return d
+
+
+def load_sequence(seq_dir) -> LabelledSequence:
+    info = read_seqinfo(seq_dir)
+    dets = load_detections(Path(seq_dir) / "det" / "det.txt", seq_length=info.seq_length)
+    gt_path = Path(seq_dir) / "gt" / "gt.txt"
+    gt = read_mot_file(gt_path, "gt", info.seq_length)
+    labels = label_detections(dets, gt, detect_benchmark(info.name, gt.columns), info.seq_length)
+    return LabelledSequence(info.name, info.frame_rate, (info.width, info.height), info.seq_length, dets, labels)
+
+
+def simulate(seq: LabelledSequence, config: TrackerConfig, variant: Variant,
+             model_factory: Optional[Callable[[TrackerConfig], object]] = None,
+             with_appearance: bool = True) -> List[Problem]:
+    """Run the tracker over ``seq`` under ``variant`` and return the recorded problems."""
+    rng = np.random.default_rng(variant.seed)
+    config = config.replace(frame_rate=seq.frame_rate)
+    recorder = RecordingAssociator(config, seq.image_size, seq.name, with_appearance=with_appearance)
+    if variant.driver == "oracle":
+        recorder.driver = OracleAssociator(recorder)
+    elif variant.driver == "model":
+        if model_factory is None:
+            raise ValueError("driver 'model' needs a model_factory")
+        recorder.driver = model_factory(config)
+    tracker = Tracker(config, associator=recorder)
+    for frame in range(variant.start, seq.seq_length + 1, variant.stride):
+        d = seq.frame_detections(frame)
+        ids = seq.labels[frame]
+        if variant.drop > 0 and len(d):
+            keep = rng.uniform(size=len(d)) >= variant.drop
+            d, ids = d[keep], ids[keep]
+        now = (frame - 1) / seq.frame_rate
+        recorder.new_frame(now, d, ids)
+        tracker.update(d, timestamp=now, image_size=seq.image_size)
+    return recorder.problems
+
+
+def default_variants(seed: int = 0, drivers: Sequence[str] = ("iou", "oracle")) -> List[Variant]:
+    """The augmentation set used for the shipped model."""
+    out = []
+    k = 0
+    for driver in drivers:
+        for stride, drop in ((1, 0.0), (1, 0.2), (2, 0.1), (3, 0.0)):
+            out.append(Variant(stride=stride, drop=drop, start=1 + (k % 3) * 7, driver=driver, seed=seed * 1000 + k))
+            k += 1
+    return out
