@@ -185,10 +185,6 @@ def test_ten_thousand_detections_within_ten_seconds_per_frame(associator):
         dict(zip(last.det_index.tolist(), last.track_ids.tolist()))
 
 
-@pytest.mark.xfail(reason="core: Tracker._confirm scans every track for each confirmation (O(N^2) when a "
-                          "crowd is confirmed at once: ~13-30 s for 10,000); reported to the core owners. "
-                          "Not run to keep CI short: remove this mark to check the fix",
-                   run=False)
 def test_ten_thousand_detections_with_embeddings_within_ten_seconds():
     crowd = _crowd()
     n = len(crowd)

@@ -113,6 +113,7 @@ class Tracker:
         self._frame_index = -1
         self._time: Optional[float] = None
         self._image_size = None
+        self._lost_entries = None
 
     # ------------------------------------------------------------------ public
     @property
@@ -167,6 +168,7 @@ class Tracker:
         tentative = [t for t in self._tracks if t.state == TrackState.TENTATIVE]
         for t in self._tracks:
             t.observed, t.det_index = False, -1
+        self._lost_entries = None  # built once per update, on the first confirmation
         # 3. first association: high-score detections <-> confirmed + lost tracks
         matches, rest_tracks, rest_high = self._associate(confirmed_or_lost, detections, high, Stage.FIRST, context)
         self._apply(confirmed_or_lost, detections, high, matches, now)
@@ -283,8 +285,10 @@ class Tracker:
         t.state = TrackState.CONFIRMED
         revived = None
         if t.embedding is not None:
-            lost_live = [o.memory_entry() for o in self._tracks
-                         if o.state == TrackState.LOST and o.track_id > 0 and o.bank and o is not t]
+            if self._lost_entries is None:  # once per update: O(tracks), not O(tracks) per confirmation
+                self._lost_entries = [(o, o.memory_entry()) for o in self._tracks
+                                      if o.state == TrackState.LOST and o.track_id > 0 and o.bank]
+            lost_live = [e for o, e in self._lost_entries if o.state == TrackState.LOST and o is not t]
             revived = self.memory.best_match(t.embedding, t.xyxy, t.class_id, now, lost_live)
         if revived is not None:
             t.track_id = revived
