@@ -33,13 +33,11 @@ def _config_classes():
     from tracker.memory import MemoryConfig
     from tracker.motion import MotionConfig
 
-    known_bug = pytest.mark.xfail(reason="a TypeError escapes validation (reported: a non-string/tuple value reaches "
-                                         "code that needs one before the check)", strict=False)
     return [
-        pytest.param(TrackerConfig, marks=known_bug, id="TrackerConfig"),
+        pytest.param(TrackerConfig, id="TrackerConfig"),
         pytest.param(MotionConfig, id="MotionConfig"),
         pytest.param(MemoryConfig, id="MemoryConfig"),
-        pytest.param(SceneConfig, marks=known_bug, id="SceneConfig"),
+        pytest.param(SceneConfig, id="SceneConfig"),
     ]
 
 
@@ -74,8 +72,6 @@ def test_config_loaders_only_raise_value_error(cls):
 
 
 @pytest.mark.parametrize("loader", ["EncoderConfig", "AugmentConfig"])
-@pytest.mark.xfail(reason="embedding configs convert values before checking them (TypeError/OverflowError "
-                          "escape); reported to the embedder owners", strict=False)
 def test_embedding_config_loaders_only_raise_value_error(loader):
     if loader == "EncoderConfig":
         from tracker.embedding.model import EncoderConfig as cls

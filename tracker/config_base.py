@@ -29,6 +29,27 @@ def check_range(name: str, value: float, low: Optional[float] = None, high: Opti
         raise ValueError(f"{name} must be in {brackets}, got {value!r}")
 
 
+def check_known_keys(cls, values: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` for keys that are not fields of dataclass ``cls``, listing the
+    valid ones."""
+    if not isinstance(values, Mapping):
+        raise ValueError(f"{cls.__name__} expects a mapping, got {type(values).__name__}")
+    valid = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(str(k) for k in set(values) - set(valid))
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} key(s) {unknown}; valid keys: {sorted(valid)}")
+
+
+def construct(cls, kwargs: Mapping[str, Any]):
+    """``cls(**kwargs)``, turning a value of the wrong type (TypeError, OverflowError raised
+    while validating it) into a ``ValueError`` naming the config class."""
+    try:
+        return cls(**kwargs)
+    except (TypeError, OverflowError) as exc:
+        raise ValueError(f"{cls.__name__}: a value has the wrong type or size ({exc}); "
+                         f"fields: {sorted(f.name for f in dataclasses.fields(cls))}") from None
+
+
 @dataclasses.dataclass(frozen=True)
 class ConfigBase:
     """Base for frozen configs; subclasses validate in ``__post_init__``."""
@@ -56,7 +77,7 @@ class ConfigBase:
             if isinstance(sample, ConfigBase) and isinstance(value, Mapping):
                 value = type(sample).from_dict(value)
             kwargs[key] = value
-        return cls(**kwargs)
+        return construct(cls, kwargs)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -17,6 +17,8 @@ from typing import Tuple
 import torch
 import torch.nn.functional as F
 
+from tracker.config_base import check_known_keys, construct
+
 # luma weights in BGR order
 _LUMA_BGR = (0.114, 0.587, 0.299)
 
@@ -67,7 +69,9 @@ class AugmentConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "AugmentConfig":
-        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in cls.__dataclass_fields__})
+        """Build from a mapping; unknown keys or wrong types raise ``ValueError``."""
+        check_known_keys(cls, d)
+        return construct(cls, {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
 
 
 def _uniform(n: int, lo: float, hi: float, gen: torch.Generator) -> torch.Tensor:

@@ -25,6 +25,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from tracker.config_base import check_known_keys, construct
+
 # mean / std of [0, 1] pixel values used to standardize the input (BGR order; generic values)
 PIXEL_MEAN = (0.43, 0.44, 0.45)
 PIXEL_STD = (0.23, 0.23, 0.23)
@@ -74,12 +76,16 @@ class EncoderConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "EncoderConfig":
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        if "input_size" in known:
-            known["input_size"] = tuple(known["input_size"])
-        if "stem_channels" in known:
-            known["stem_channels"] = tuple(known["stem_channels"])
-        return cls(**known)
+        """Build from a mapping; unknown keys or wrong types raise ``ValueError``."""
+        check_known_keys(cls, d)
+        known = dict(d)
+        try:
+            for key in ("input_size", "stem_channels"):
+                if key in known:
+                    known[key] = tuple(known[key])
+        except TypeError:
+            raise ValueError(f"EncoderConfig.input_size and stem_channels must be sequences of ints, got {d!r}") from None
+        return construct(cls, known)
 
 
 def _conv_bn(cin: int, cout: int, stride: int) -> nn.Sequential:
