@@ -97,14 +97,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     time_.add_argument("--fps", type=float, metavar="F", help="frame rate when a source does not say")
     time_.add_argument("--timeout", type=float, default=10.0, metavar="S",
                        help="seconds a stream may take to open or to deliver a frame (default 10)")
-    trk = parser.add_argument_group("tracker")
-    trk.add_argument("--appearance", choices=("auto", "on", "off"), default="auto",
-                     help="use the appearance embedder: auto = when it is installed (default)")
-    trk.add_argument("--associator", choices=("iou", "transformer", "default"), default="default",
-                     help="'iou', 'transformer' or 'default' (the video default; for det-file sequences "
-                          "the 'track mot' default)")
-    trk.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a TrackerConfig setting (repeatable), as in 'track SOURCE'")
+    from tracker.commands.video import add_tracker_options
+
+    add_tracker_options(parser, "'iou', 'transformer' or 'default' (the video default; for det-file "
+                                "sequences the 'track mot' default)")
 
 
 def _positive(value, option: str):

@@ -45,6 +45,22 @@ See docs/reliability.md for how each kind of bad input and fault is handled."""
 ESCAPE_KEYS = (27, ord("q"), ord("Q"))
 
 
+ASSOCIATOR_HELP = ("'iou' = motion + IoU core; 'transformer' = the learned associator; "
+                   "'default' = the video default (docs/video.md)")
+
+
+def add_tracker_options(parser: argparse.ArgumentParser, associator_help: str = ASSOCIATOR_HELP) -> None:
+    """The tracker option group shared by ``track SOURCE`` and ``track batch``."""
+    trk = parser.add_argument_group("tracker")
+    trk.add_argument("--appearance", choices=("auto", "on", "off"), default="auto",
+                     help="use the appearance embedder: auto = when it is installed (default)")
+    trk.add_argument("--associator", choices=("iou", "transformer", "default"), default="default",
+                     help=associator_help)
+    trk.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a TrackerConfig setting, e.g. --set lost_horizon_s=6 or "
+                          "--set motion.measurement_noise=0.1 (repeatable)")
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", metavar="SOURCE", help="video file, frame folder, webcam index or stream URL")
     out = parser.add_argument_group("output")
@@ -91,15 +107,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     time_.add_argument("--retry-backoff", type=float, default=DEFAULT_RETRY_BACKOFF_S, metavar="S",
                        help=f"seconds before the first reconnection attempt, doubling after each "
                             f"(default {DEFAULT_RETRY_BACKOFF_S:g})")
-    trk = parser.add_argument_group("tracker")
-    trk.add_argument("--appearance", choices=("auto", "on", "off"), default="auto",
-                     help="use the appearance embedder: auto = when it is installed (default)")
-    trk.add_argument("--associator", choices=("iou", "transformer", "default"), default="default",
-                     help="'iou' = motion + IoU core; 'transformer' = the learned associator; "
-                          "'default' = the video default (docs/video.md)")
-    trk.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a TrackerConfig setting, e.g. --set lost_horizon_s=6 or "
-                          "--set motion.measurement_noise=0.1 (repeatable)")
+    add_tracker_options(parser)
 
 
 NESTED_CONFIGS = ("motion", "memory")

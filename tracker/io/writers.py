@@ -61,7 +61,32 @@ def partial_text_path(final: Path) -> Path:
     return final.with_name(final.name + PARTIAL_SUFFIX)
 
 
-class _LineFile:
+class _Finalizable:
+    """The last step of the partial-output scheme, shared by every writer: ``seal()`` (a
+    subclass method: flush and close the ``.partial`` file, checking it is whole) then rename
+    it to its final name."""
+
+    partial: Path
+    final: Path
+    finished: bool
+
+    def seal(self) -> Path:  # pragma: no cover - always overridden
+        raise NotImplementedError
+
+    def commit(self) -> Path:
+        """Seal, then rename the partial file to its final name. Returns the final path."""
+        if not self.finished:
+            self.seal()
+            os.replace(self.partial, self.final)
+            self.finished = True
+        return self.final
+
+    def finish(self) -> Path:
+        """Seal and rename to the final name (a finished, valid file). Returns the final path."""
+        return self.commit()
+
+
+class _LineFile(_Finalizable):
     """Append-only text file of whole lines at ``partial``; renamed to ``final`` on finish."""
 
     def __init__(self, final: Path, flush_every_s: float = DEFAULT_FLUSH_EVERY_S):
@@ -148,17 +173,6 @@ class _LineFile:
             self.sealed = True
         return self.partial
 
-    def commit(self) -> Path:
-        """Rename the sealed file to its final name. Returns the final path."""
-        if not self.finished:
-            self.seal()
-            os.replace(self.partial, self.final)
-            self.finished = True
-        return self.final
-
-    def finish(self) -> Path:
-        """Flush, close and rename to the final name. Returns the final path."""
-        return self.commit()
 
     def abandon(self) -> Path:
         """Flush what is buffered (as far as possible) and close, keeping the partial name."""
@@ -213,7 +227,7 @@ class JsonlWriter(_LineFile):
         self._add([json.dumps(self.record(frame_index, timestamp, tracks), separators=(",", ":")) + "\n"])
 
 
-class VideoWriter:
+class VideoWriter(_Finalizable):
     """Annotated frames to ``<stem>.partial.mp4`` (OpenCV ``VideoWriter``), renamed to
     ``<stem>.mp4`` by ``finish()``. Frames of another size than the first are resized to it."""
 
@@ -271,17 +285,6 @@ class VideoWriter:
                               f"{'holds ' + str(int(count)) if count >= 0 else 'does not open'}); the disk may be "
                               "full")
 
-    def commit(self) -> Path:
-        """Rename the sealed video to its final name. Returns the final path."""
-        if not self.finished:
-            self.seal()
-            os.replace(self.partial, self.final)
-            self.finished = True
-        return self.final
-
-    def finish(self) -> Path:
-        """Close the container (playable), check it and rename to the final name."""
-        return self.commit()
 
     def abandon(self) -> Path:
         self._release()
