@@ -12,7 +12,6 @@ from tracker.benchmarking.adapters import OursAdapter, make_adapter
 from tracker.benchmarking.report import update_docs_section
 from tracker.benchmarking.synthetic import SceneConfig, SyntheticScene
 from tracker.cli import main
-from tracker.config import TrackerConfig
 
 
 def _walkers(frame: int) -> Detections:

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest_data import MOT_ROOT
+from test_reliability_support import mutate_lines
 from tracker.config import TrackerConfig
 from tracker.errors import InputError
 from tracker.io.mot import load_detections, read_mot_file, read_seqinfo
@@ -38,25 +39,13 @@ def test_mutations_of_a_real_file(tmp_path):
     src = MOT_ROOT / "TUD-Campus" / "det" / "det.txt"
     if not src.exists():
         pytest.skip(f"development data not found at {src}")
-    lines = src.read_text().splitlines()
+    text = src.read_text()
     rng = random.Random(0)
     errors = 0
     for trial in range(200):
-        mutated = list(lines)
-        i = rng.randrange(len(mutated))
-        chars = list(mutated[i])
-        op = rng.randrange(4)
-        if op == 0 and chars:
-            del chars[rng.randrange(len(chars))]
-        elif op == 1:
-            chars.insert(rng.randrange(len(chars) + 1), rng.choice(",x.-9 n"))
-        elif op == 2 and chars:
-            chars[rng.randrange(len(chars))] = rng.choice("0,;-")
-        else:
-            mutated.insert(i, mutated[i])  # duplicate row
-        mutated[i] = "".join(chars)
+        mutated = mutate_lines(text, rng)
         path = tmp_path / f"m{trial}.txt"
-        path.write_text("\n".join(mutated))
+        path.write_text(mutated)
         try:
             load_detections(path)
         except InputError as exc:

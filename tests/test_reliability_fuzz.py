@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest_data import MOT_ROOT
+from test_reliability_support import mutate_lines
 from tracker.errors import FileFormatError, InputError
 from tracker.io.mot import load_detections, read_mot_file, read_seqinfo
 from tracker.io.sources import parse_position
@@ -133,30 +134,6 @@ def test_random_bytes_in_seqinfo(tmp_path_factory, data):
         pass
 
 
-def _mutate(text: str, rng: random.Random) -> str:
-    lines = text.splitlines()
-    for _ in range(rng.randint(1, 3)):
-        if not lines:
-            break
-        i = rng.randrange(len(lines))
-        chars = list(lines[i])
-        op = rng.randrange(6)
-        if op == 0 and chars:
-            del chars[rng.randrange(len(chars))]
-        elif op == 1:
-            chars.insert(rng.randrange(len(chars) + 1), rng.choice(",x.-9 n=[]\t\0\xe9"))
-        elif op == 2 and chars:
-            chars[rng.randrange(len(chars))] = rng.choice("0,;-=")
-        elif op == 3:
-            lines.insert(i, lines[i])  # duplicate
-        elif op == 4:
-            lines[i], lines[-1] = lines[-1], lines[i]  # out of order
-        else:
-            chars = chars[: rng.randrange(len(chars) + 1)]  # cut short (a truncated file)
-        lines[i] = "".join(chars)
-    return "\n".join(lines)
-
-
 def test_mutations_of_real_gt_files(tmp_path):
     src = MOT_ROOT / "TUD-Campus" / "gt" / "gt.txt"
     if not src.exists():
@@ -166,7 +143,7 @@ def test_mutations_of_real_gt_files(tmp_path):
     errors = 0
     for trial in range(120):
         path = tmp_path / f"gt{trial}.txt"
-        path.write_text(_mutate(text, rng))
+        path.write_text(mutate_lines(text, rng))
         try:
             read_mot_file(path, "gt", seq_length=71)
         except FileFormatError as exc:
@@ -186,7 +163,7 @@ def test_mutations_of_real_seqinfo_files(tmp_path):
     for trial in range(150):
         folder = tmp_path / f"s{trial}"
         folder.mkdir()
-        (folder / "seqinfo.ini").write_text(_mutate(rng.choice(srcs).read_text(), rng))
+        (folder / "seqinfo.ini").write_text(mutate_lines(rng.choice(srcs).read_text(), rng))
         try:
             read_seqinfo(folder)
             outcomes.add("ok")
@@ -208,7 +185,7 @@ def test_mutated_detection_files_through_the_cli(tmp_path, capsys):
     codes = set()
     for trial in range(25):
         det = tmp_path / f"det{trial}.txt"
-        det.write_text(_mutate(rows, rng))
+        det.write_text(mutate_lines(rows, rng))
         code = cli.main([str(video), "--detections", str(det), "-o", str(tmp_path / f"o{trial}"), "--no-video",
                          "--quiet"])
         _, err = capsys.readouterr()

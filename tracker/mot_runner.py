@@ -56,11 +56,4 @@ def track_mot_sequence(seq_dir, config: Optional[TrackerConfig] = None, det_name
         for tid, box, score in zip(tracks.track_ids, tracks.to_xywh(), tracks.scores):
             rows.append((frame, int(tid), box, float(score)))
             ids.add(int(tid))
-    notes = []
-    if dets.rescaled:
-        notes.append("scores rescaled to [0, 1] (min-max)")
-    if dets.duplicates_dropped:
-        notes.append(f"{dets.duplicates_dropped} duplicate rows dropped")
-    if dets.beyond_length_dropped:
-        notes.append(f"{dets.beyond_length_dropped} rows beyond seqLength dropped")
-    return SequenceRun(info.name, rows, info.seq_length, n_det, len(ids), spent, notes)
+    return SequenceRun(info.name, rows, info.seq_length, n_det, len(ids), spent, dets.notes())

@@ -291,7 +291,7 @@ def update_docs_section(path, name: str, body: str) -> Path:
         kept = {}
         for s in SECTIONS:  # keep whatever well-formed section exists
             found = re.search(SECTION_RE.format(name=s), text, flags=re.S)
-            kept[s] = found.group(1) if found else f"_Not run yet: see the command above._\n"
+            kept[s] = found.group(1) if found else "_Not run yet: see the command above._\n"
         text = "\n".join([DOCS_TITLE, "", DOCS_INTRO, ""]
                          + [f"<!-- bench:{s}:begin -->\n{kept[s]}<!-- bench:{s}:end -->\n" for s in SECTIONS])
     body = body.rstrip("\n") + "\n"

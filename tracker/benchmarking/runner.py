@@ -325,15 +325,7 @@ def run_bench(settings: BenchSettings, progress: Optional[Progress] = None) -> B
         dets = load_detections(seq_dir / "det" / settings.det_name, min_score=settings.min_score,
                                score_rescale=settings.score_rescale, seq_length=info.seq_length)
         source = find_frame_source(info, settings.video_root)
-        seq_notes = []
-        if dets.rescaled:
-            seq_notes.append("scores rescaled to [0, 1] (min-max), for every tracker")
-        if dets.below_min_score:
-            seq_notes.append(f"{dets.below_min_score} detections below --min-score dropped, for every tracker")
-        if dets.duplicates_dropped:
-            seq_notes.append(f"{dets.duplicates_dropped} duplicate detection rows dropped")
-        if dets.beyond_length_dropped:
-            seq_notes.append(f"{dets.beyond_length_dropped} detection rows beyond seqLength dropped")
+        seq_notes = [f"{note}, for every tracker" for note in dets.notes()]
         seq_info[info.name] = {"frames": info.seq_length, "fps": info.frame_rate,
                                "size": [info.width, info.height],
                                "detections": int(sum(len(d) for d in dets.by_frame.values())),

@@ -18,6 +18,7 @@ import os
 import resource
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -217,10 +218,9 @@ def memory_soak(frames: int = DEFAULT_SOAK_FRAMES, objects: int = DEFAULT_SOAK_O
                       seconds, adapter.seconds, ids_seen)
 
 
-def plot_scaling(scaling: Optional[ScalingResult], soak: Optional[SoakResult], path) -> "Path":
+def plot_scaling(scaling: Optional[ScalingResult], soak: Optional[SoakResult], path) -> Path:
     """PNG with two panels: ms per frame against objects per frame (log-log), and RSS over the
     soak stream."""
-    from pathlib import Path
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

@@ -21,7 +21,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable, List, Optional
 
 import numpy as np
 
@@ -229,6 +229,19 @@ class DetectionSet:
 
     def get(self, frame: int) -> Detections:
         return self.by_frame.get(frame) or Detections.empty()
+
+    def notes(self) -> List[str]:
+        """What loading changed, one human-readable line each (empty when nothing did)."""
+        notes = []
+        if self.rescaled:
+            notes.append("scores rescaled to [0, 1] (min-max)")
+        if self.below_min_score:
+            notes.append(f"{self.below_min_score} detections below --min-score dropped")
+        if self.duplicates_dropped:
+            notes.append(f"{self.duplicates_dropped} duplicate detection rows dropped")
+        if self.beyond_length_dropped:
+            notes.append(f"{self.beyond_length_dropped} detection rows beyond seqLength dropped")
+        return notes
 
 
 def load_detections(path, min_score: Optional[float] = None, score_rescale: str = "auto",

@@ -288,7 +288,7 @@ class VideoFileSource(FrameSource):
                                first.shape[1], first.shape[0], count if count > 0 else None, notes)
 
     def _frames(self) -> Iterator[Frame]:
-        cap, cv2 = self._cap, self._cv2
+        cap = self._cap
         first, stop = self._bounds()
         index = 0
         fps = self.info.fps
