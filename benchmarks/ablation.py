@@ -3,9 +3,11 @@
 Rows (each adds one part to the previous):
   1. core only            - the non-learned core (``--associator iou``), identity memory off
   2. + appearance         - the core fusing appearance distance into its cost, memory off
-  3. + Transformer        - the learned associator (held-out fold weights), memory off
-  4. + identity memory    - the full learned tracker
-  and, for reference, the core with appearance and the identity memory but no Transformer.
+  3. + Transformer        - the default learned associator (``associator="learned"``: the
+                            Transformer blended with the core, held-out fold weights), memory off
+  4. + identity memory    - the full default tracker
+  and, for reference, the Transformer alone (``associator="transformer"``) and the core with
+  appearance and the identity memory but no Transformer.
 
 Two sets:
   * the 12 development sequences from their MOT files (no frames: rows 2 and 4 can add
@@ -15,13 +17,12 @@ Two sets:
     computed from the frames.
 
 Every Transformer number uses the leave-sequences-out fold weights of
-``benchmarks/associator_folds.py`` (``--folds-dir``): each sequence is tracked by a model that
-never saw it. Metrics: ``tracker.evaluation`` (HOTA, IDF1, IDsw, re-entry ID recall).
+``benchmarks/associator_folds.py`` (``--folds-dir``, default: the ones shipped in
+``tracker/models/associator/folds/``): each sequence is tracked by a model that never saw it. Metrics: ``tracker.evaluation`` (HOTA, IDF1, IDsw, re-entry ID recall).
 
-    python benchmarks/associator_folds.py --out /tmp/folds
+    python benchmarks/ablation.py --markdown docs/ablation.md
     python benchmarks/associator_folds.py --out /tmp/folds_app --appearance /tmp/identitrack_ablation
-    python benchmarks/ablation.py --folds-dir /tmp/folds --appearance-folds-dir /tmp/folds_app \
-        --markdown docs/ablation.md
+    python benchmarks/ablation.py --appearance-folds-dir /tmp/folds_app --markdown docs/ablation.md
 (the first ablation run writes the per-frame embeddings to /tmp/identitrack_ablation; train the
 appearance folds after it, or run ablation.py once without --appearance-folds-dir first)
 """
@@ -40,7 +41,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 
-from tracker.association.transformer import TransformerAssociator  # noqa: E402
+from tracker.association import make_associator  # noqa: E402
+from tracker.association.transformer import FOLDS_DIR  # noqa: E402
 from tracker.config import TrackerConfig  # noqa: E402
 from tracker.core import Tracker  # noqa: E402
 from tracker.evaluation import evaluate_folder  # noqa: E402
@@ -87,8 +89,7 @@ def track(seq_dir: Path, config: TrackerConfig, weights, embeddings, out_dir: Pa
     info = read_seqinfo(seq_dir)
     dets = load_detections(seq_dir / "det" / "det.txt", seq_length=info.seq_length)
     config = config.replace(frame_rate=info.frame_rate)
-    assoc = TransformerAssociator.from_file(config, weights) if weights else None
-    tracker = Tracker(config, associator=assoc)
+    tracker = Tracker(config, associator=make_associator(config, weights) if weights else None)
     rows, spent = [], 0.0
     for frame in range(1, info.seq_length + 1):
         d = dets.get(frame)
@@ -106,7 +107,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mot-root", type=Path, default=DATA / "mot")
     ap.add_argument("--video-root", type=Path, default=DATA / "video")
-    ap.add_argument("--folds-dir", type=Path, required=True, help="fold<k>.npz from benchmarks/associator_folds.py")
+    ap.add_argument("--folds-dir", type=Path, default=FOLDS_DIR,
+                    help="fold<k>.npz from benchmarks/associator_folds.py (default: the shipped fold models)")
     ap.add_argument("--appearance-weight", type=float, default=0.3, help="the core's appearance weight in row 2")
     ap.add_argument("--appearance-folds-dir", type=Path, default=None,
                     help="fold<k>.npz trained with appearance (associator_folds.py --appearance): adds two rows")
@@ -122,9 +124,12 @@ def main(argv=None) -> int:
         ("core only", TrackerConfig(associator="iou", memory=no_memory), False, False),
         ("+ appearance", TrackerConfig(associator="iou", appearance_weight=args.appearance_weight, memory=no_memory),
          False, True),
-        ("+ Transformer associator", TrackerConfig(associator="transformer", appearance_weight=args.appearance_weight,
-                                                   memory=no_memory), True, True),
-        ("+ identity memory", TrackerConfig(associator="transformer", appearance_weight=args.appearance_weight),
+        ("+ Transformer associator (default: blended with the core)",
+         TrackerConfig(associator="learned", appearance_weight=args.appearance_weight, memory=no_memory), True, True),
+        ("+ identity memory (the default tracker)",
+         TrackerConfig(associator="learned", appearance_weight=args.appearance_weight), True, True),
+        ("Transformer alone (no core blend), memory off",
+         TrackerConfig(associator="transformer", appearance_weight=args.appearance_weight, memory=no_memory),
          True, True),
         ("core + appearance + identity memory (no Transformer)",
          TrackerConfig(associator="iou", appearance_weight=args.appearance_weight), False, True),
@@ -173,8 +178,10 @@ def main(argv=None) -> int:
         "come back with their old ID (`track eval`).",
         "",
         f"Appearance: {'the shipped learned embedder (`tracker/models/embedder/`; trained self-supervised on these videos frames, never on their gt)' if kind == 'learned' else 'HSV colour histograms (the learned embedder was not shipped when this ran)'}; "
-        f"the core fuses it with weight {args.appearance_weight}. The Transformer rows use the fold models of "
-        "`associator_folds.py` trained from MOT files only (like the shipped model; they ignore appearance); "
+        f"the core fuses it with weight {args.appearance_weight} (so does the core part of the default blend). "
+        "The Transformer rows use the fold models of "
+        "`associator_folds.py` trained from MOT files only (like the shipped model; the Transformer ignores "
+        "appearance); "
         "the 'trained with appearance' rows use fold models trained with the embedder's vectors on the "
         "video sequences of their training folds (`associator_folds.py --appearance`), so each video is still "
         "tracked by a model that never saw it. Without frames those models run without appearance."

@@ -1,4 +1,4 @@
-"""Leave-sequences-out evaluation of the Transformer associator on the 12 development sequences.
+"""Leave-sequences-out evaluation of the learned associators on the 12 development sequences.
 
 For each of the 4 folds of ``tracker.training.associator.FOLDS`` a model is trained on the
 other folds' sequences only, then tracks the fold's own sequences; the 12 held-out result
@@ -27,7 +27,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 MOT_ROOT = REPO.parent / "shared" / "data" / "mot"
 
-from tracker.association.transformer import TransformerAssociator  # noqa: E402
+from tracker.association import make_associator  # noqa: E402
 from tracker.config import TrackerConfig  # noqa: E402
 from tracker.core import Tracker  # noqa: E402
 from tracker.evaluation import evaluate_folder  # noqa: E402
@@ -75,7 +75,7 @@ def _track_one(task):
     seq, out_dir, config, weights = task
     factory = None
     if weights is not None:
-        factory = lambda cfg: Tracker(cfg, associator=TransformerAssociator.from_file(cfg, weights))  # noqa: E731
+        factory = lambda cfg: Tracker(cfg, associator=make_associator(cfg, weights))  # noqa: E731
     run = track_mot_sequence(seq, config, tracker_factory=factory)
     write_mot_results(Path(out_dir) / f"{run.name}.txt", run.rows)
     return run.frames, run.tracker_seconds
@@ -123,7 +123,7 @@ def main(argv=None) -> int:
                          "(benchmarks/ablation.py writes them) for the sequences that have video")
     ap.add_argument("--tag", default="", help="suffix of the weight file names")
     ap.add_argument("--ship", action="store_true", help="also train on all sequences -> OUT/associator<tag>.npz")
-    ap.add_argument("--config", default="{}", help="JSON TrackerConfig overrides for the transformer runs")
+    ap.add_argument("--config", default="{}", help="JSON TrackerConfig overrides for the learned and transformer runs")
     ap.add_argument("--iou-config", default="{}", help="JSON TrackerConfig overrides for the IoU core runs")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--speed", action="store_true",
@@ -134,11 +134,16 @@ def main(argv=None) -> int:
         return 2
     seqs = {s.name: s for s in find_sequences([args.mot_root])}
     folds = [int(k) for k in args.folds.split(",")]
-    cfg_t = TrackerConfig(**{"associator": "transformer", **json.loads(args.config)})
-    cfg_i = TrackerConfig(**{"associator": "iou", **json.loads(args.iou_config)})
-    held_dir, iou_dir, cache = args.out / f"heldout{args.tag}", args.out / f"iou{args.tag}", args.out / "cache"
+    learned = {"associator": "learned", **json.loads(args.config)}
+    variants = {  # label -> (config, use the fold weights, result folder)
+        "IoU core": (TrackerConfig(**{"associator": "iou", **json.loads(args.iou_config)}), False, "iou"),
+        "Transformer alone, held-out folds": (TrackerConfig(**{**learned, "associator": "transformer"}), True,
+                                              "heldout_transformer"),
+        "Learned (default), held-out folds": (TrackerConfig(**learned), True, "heldout"),
+    }
+    cache = args.out / "cache"
     if args.speed:
-        return speed(seqs, args, cfg_t, cfg_i)
+        return speed(seqs, args, variants)
     settings = TrainSettings(epochs=args.epochs, threads=args.threads, iou_prior=args.iou_prior)
     key = args.drivers.replace(",", "+") + (f"|{args.appearance}" if args.appearance else "")
     if not args.eval_only:
@@ -157,14 +162,18 @@ def main(argv=None) -> int:
         _map(_train_one, tasks, args.jobs)
         log(f"training: {time.perf_counter() - start:.0f} s")
     names = [n for k in folds for n in FOLDS[k] if n in seqs]
-    tasks = [(seqs[n], held_dir, cfg_t, args.out / f"fold{fold_of(n)}{args.tag}.npz") for n in names]
-    tasks += [(seqs[n], iou_dir, cfg_i, None) for n in names]
-    held_dir.mkdir(parents=True, exist_ok=True)
-    iou_dir.mkdir(parents=True, exist_ok=True)
+    tasks, dirs = [], {}
+    for label, (cfg, folded, folder) in variants.items():
+        dirs[label] = args.out / f"{folder}{args.tag}"
+        dirs[label].mkdir(parents=True, exist_ok=True)
+        tasks += [(seqs[n], dirs[label], cfg, args.out / f"fold{fold_of(n)}{args.tag}.npz" if folded else None)
+                  for n in names]
     timing = _map(_track_one, tasks, args.jobs)
-    fps = sum(f for f, _ in timing[:len(names)]) / max(sum(t for _, t in timing[:len(names)]), 1e-9)
+    fps = {label: sum(f for f, _ in timing[i * len(names):(i + 1) * len(names)])
+           / max(sum(t for _, t in timing[i * len(names):(i + 1) * len(names)]), 1e-9)
+           for i, label in enumerate(variants)}
     results = {}
-    for label, d in (("IoU core", iou_dir), ("Transformer (held-out folds)", held_dir)):
+    for label, d in dirs.items():
         report = evaluate_folder(args.mot_root, d, seqs=names)
         s = report.combined.summary()
         results[label] = {m: (int(s[m]) if m in ("IDSW", "Frag") else round(100 * s[m], 2)) for m in METRICS}
@@ -175,37 +184,40 @@ def main(argv=None) -> int:
     print("|---|" + "---:|" * len(METRICS))
     for label, r in results.items():
         print(f"| {label} | " + " | ".join(f"{r[m]}" if isinstance(r[m], int) else f"{r[m]:.2f}" for m in METRICS) + " |")
-    print(f"\ntransformer tracker frames/s (all held-out sequences, this machine's load): {fps:.0f}")
-    print("\n| sequence | IoU HOTA | TF HOTA | IoU IDF1 | TF IDF1 | IoU IDsw | TF IDsw |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    a, b = results["IoU core"]["per_sequence"], results["Transformer (held-out folds)"]["per_sequence"]
+    print("\ntracker frames/s (all sequences, this machine's load): "
+          + ", ".join(f"{label} {v:.0f}" for label, v in fps.items()))
+    print("\nPer sequence, HOTA / IDF1 / IDsw:\n")
+    print("| sequence | " + " | ".join(results) + " |")
+    print("|---|" + "---|" * len(results))
     for n in names:
-        print(f"| {n} | {a[n]['HOTA']:.2f} | {b[n]['HOTA']:.2f} | {a[n]['IDF1']:.2f} | {b[n]['IDF1']:.2f} | "
-              f"{a[n]['IDSW']} | {b[n]['IDSW']} |")
+        print(f"| {n} | " + " | ".join(f"{r['per_sequence'][n]['HOTA']:.2f} / {r['per_sequence'][n]['IDF1']:.2f} / "
+                                       f"{r['per_sequence'][n]['IDSW']}" for r in results.values()) + " |")
     if args.json:
         args.json.write_text(json.dumps({"results": results, "fps": fps, "config": json.loads(args.config),
                                          "settings": settings.to_dict()}, indent=2))
     return 0
 
 
-def speed(seqs, args, cfg_t, cfg_i) -> int:
+def speed(seqs, args, variants) -> int:
     """Tracker-only frames/s on the MOT17 sequences (each run twice, the faster kept)."""
-    print("| sequence | frames | IoU core frames/s | Transformer frames/s |")
-    print("|---|---:|---:|---:|")
-    tot = {"iou": [0, 1e-9], "tf": [0, 1e-9]}
+    print("| sequence | frames | " + " | ".join(f"{label.split(',')[0]} frames/s" for label in variants) + " |")
+    print("|---|---:|" + "---:|" * len(variants))
+    tot = {label: [0, 1e-9] for label in variants}
     (args.out / "speed").mkdir(parents=True, exist_ok=True)
     for name, seq in seqs.items():
         if not name.startswith("MOT17"):
             continue
         w = args.out / f"fold{fold_of(name)}{args.tag}.npz"
         row = {}
-        for key, cfg, weights in (("iou", cfg_i, None), ("tf", cfg_t, w)):
-            best = min((_track_one((seq, args.out / "speed", cfg, weights)) for _ in range(2)), key=lambda r: r[1])
-            tot[key][0] += best[0]
-            tot[key][1] += best[1]
-            row[key] = best[0] / best[1]
-        print(f"| {name} | {best[0]} | {row['iou']:.0f} | {row['tf']:.0f} |", flush=True)
-    print(f"| all MOT17 | {tot['iou'][0]} | {tot['iou'][0] / tot['iou'][1]:.0f} | {tot['tf'][0] / tot['tf'][1]:.0f} |")
+        for label, (cfg, folded, _) in variants.items():
+            best = min((_track_one((seq, args.out / "speed", cfg, w if folded else None)) for _ in range(2)),
+                       key=lambda r: r[1])
+            tot[label][0] += best[0]
+            tot[label][1] += best[1]
+            row[label] = best[0] / best[1]
+        print(f"| {name} | {best[0]} | " + " | ".join(f"{v:.0f}" for v in row.values()) + " |", flush=True)
+    print(f"| all MOT17 | {next(iter(tot.values()))[0]} | "
+          + " | ".join(f"{t[0] / t[1]:.0f}" for t in tot.values()) + " |")
     return 0
 
 

@@ -14,7 +14,9 @@ reported, not chosen on).
     python benchmarks/tune_video.py '{"appearance_weight": [0.5, 0.65], "memory.min_similarity": [0.8, 0.9]}'
 
 Grid keys: any ``TrackerConfig`` field, ``motion.<field>``, ``memory.<field>``, ``tiles``
-(``RxC``), ``det`` (the detector score threshold, >= 0.05) and ``appearance`` (``on``: the
+(``RxC``), ``det`` (the detector score threshold, >= 0.05), ``weights`` (the learned
+associator's: ``heldout``, the default, is the leave-sequences-out fold model that never saw
+the video's footage; ``shipped``: the shipped model, trained on it) and ``appearance`` (``on``: the
 shipped embedder's vectors, cached too, with ``appearance_weight`` = ``VIDEO_APPEARANCE_WEIGHT``
 unless the grid sets it; ``off``; ``holdout``: the embedder trained without vtest/PETS09 frames
 478-795). Default ``on``, as ``track`` does. Unlisted fields keep ``VIDEO_TRACKER_CONFIG``'s
@@ -35,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tracker import Detections, Tracker, TrackerConfig  # noqa: E402
+from tracker.association import make_associator  # noqa: E402
+from tracker.association.transformer import heldout_weights_path  # noqa: E402
 from tracker.evaluation import evaluate_sequence  # noqa: E402
 from tracker.io.mot import MotTable, read_mot_file  # noqa: E402
 from tracker.pipeline import EMBEDDER_THREADS, VIDEO_APPEARANCE_WEIGHT, VIDEO_TRACKER_CONFIG  # noqa: E402
@@ -50,6 +54,8 @@ VIDEOS = {
     "MOT17-09": ("video/MOT17-09-FRCNN.mp4", "mot/MOT17-09-FRCNN/gt/gt.txt", "MOT17-09-FRCNN"),
 }
 REPORTED_ONLY = {"vtest"}
+#: the development sequence whose footage each video shows (for the held-out associator weights)
+FOOTAGE = {"vtest": "PETS09-S2L1"}
 
 
 def cached_detections(name: str, tiles: str, cache: Path, threads: int) -> tuple:
@@ -103,11 +109,12 @@ def cached_embeddings(name: str, tiles: str, weights: str, rows: np.ndarray, cac
 
 
 def run(rows: np.ndarray, emb, fps: float, frames: int, gt: MotTable, eval_name: str, cfg: TrackerConfig,
-        det_min: float) -> dict:
+        det_min: float, weights=None) -> dict:
     keep = rows[:, 5] >= det_min
     rows = rows[keep]
     emb = None if emb is None else emb[keep]
-    tracker = Tracker(cfg.replace(frame_rate=fps))
+    cfg = cfg.replace(frame_rate=fps)
+    tracker = Tracker(cfg, associator=make_associator(cfg, weights) if weights else None)
     bounds = np.searchsorted(rows[:, 0], np.arange(1, frames + 2))
     out = []
     for f in range(1, frames + 1):
@@ -149,6 +156,9 @@ def main() -> int:
         appearance = str(params.pop("appearance", "on"))
         if appearance not in ("on", "off", "holdout"):
             ap.error(f"appearance must be on, off or holdout, got {appearance!r}")
+        heldout = str(params.pop("weights", "heldout"))
+        if heldout not in ("heldout", "shipped"):
+            ap.error(f"weights must be heldout or shipped, got {heldout!r}")
         nested = {"motion": {}, "memory": {}}
         for k in [k for k in params if k.split(".", 1)[0] in nested and "." in k]:
             nested[k.split(".", 1)[0]][k.split(".", 1)[1]] = params.pop(k)
@@ -164,7 +174,8 @@ def main() -> int:
             emb = None
             if appearance != "off":
                 emb = cached_embeddings(n, tiles, "default" if appearance == "on" else "holdout", rows, args.cache)
-            scores.append(100 * run(rows, emb, fps, frames, gts[n], VIDEOS[n][2], cfg, det_min)["HOTA"])
+            weights = heldout_weights_path(FOOTAGE.get(n, VIDEOS[n][2])) if heldout == "heldout" else None
+            scores.append(100 * run(rows, emb, fps, frames, gts[n], VIDEOS[n][2], cfg, det_min, weights)["HOTA"])
         chosen = [s for n, s in zip(names, scores) if n not in REPORTED_ONLY]
         mean = f"{np.mean(chosen):.2f}" if chosen else "-"
         print("| " + " | ".join([str(v) for v in values] + [f"{s:.1f}" for s in scores]) + f" | {mean} |", flush=True)

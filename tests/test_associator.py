@@ -164,9 +164,12 @@ def test_config_selects_the_associator():
 
     assert isinstance(Tracker(TrackerConfig(associator="transformer")).associator, TransformerAssociator)
     assert isinstance(Tracker(TrackerConfig(associator="iou")).associator, IouAssociator)
-    default = Tracker().associator
-    assert isinstance(default, TransformerAssociator if TrackerConfig().associator == "transformer" else IouAssociator)
+    from tracker.association.learned import LearnedAssociator
+
+    assert TrackerConfig().associator == "learned"
+    assert isinstance(Tracker().associator, LearnedAssociator)
     # each associator's own lost-track horizon unless one is given
+    assert TrackerConfig().lost_horizon_s == 4.0
     assert TrackerConfig(associator="iou").lost_horizon_s == 2.0
     assert TrackerConfig(associator="transformer").lost_horizon_s == 4.0
     assert TrackerConfig(associator="transformer", lost_horizon_s=1.5).lost_horizon_s == 1.5
@@ -201,9 +204,10 @@ def crossing_scene(n=40, fps=10.0):
     return frames
 
 
+@pytest.mark.parametrize("associator", ["transformer", "learned"])
 @pytest.mark.parametrize("fps", [5.0, 10.0, 30.0])
-def test_learned_tracker_keeps_ids_on_a_simple_scene(fps):
-    tracker = Tracker(TrackerConfig(associator="transformer", frame_rate=fps))
+def test_learned_tracker_keeps_ids_on_a_simple_scene(fps, associator):
+    tracker = Tracker(TrackerConfig(associator=associator, frame_rate=fps))
     ids = []
     for t, boxes in crossing_scene(int(4 * fps), fps):
         out = tracker.update(Detections(boxes, scores=[0.9, 0.9, 0.9]), timestamp=t, image_size=(640, 480))
@@ -215,8 +219,9 @@ def test_learned_tracker_keeps_ids_on_a_simple_scene(fps):
         assert len({f[d] for f in ids if d in f}) == 1
 
 
-def test_learned_tracker_bridges_a_short_gap_and_refuses_a_far_detection():
-    tracker = Tracker(TrackerConfig(associator="transformer", frame_rate=10.0))
+@pytest.mark.parametrize("associator", ["transformer", "learned"])
+def test_learned_tracker_bridges_a_short_gap_and_refuses_a_far_detection(associator):
+    tracker = Tracker(TrackerConfig(associator=associator, frame_rate=10.0))
     box = np.array([[100.0, 100.0, 140.0, 200.0]])
     for k in range(10):
         out = tracker.update(Detections(box + [5 * k, 0, 5 * k, 0], scores=[0.9]), timestamp=k / 10,
@@ -234,8 +239,9 @@ def test_learned_tracker_bridges_a_short_gap_and_refuses_a_far_detection():
     assert cost[0, 0] > max_cost
 
 
-def test_costs_are_finite_and_classes_never_mix():
-    tracker = Tracker(TrackerConfig(associator="transformer"))
+@pytest.mark.parametrize("associator", ["transformer", "learned"])
+def test_costs_are_finite_and_classes_never_mix(associator):
+    tracker = Tracker(TrackerConfig(associator=associator))
     box = np.array([[100.0, 100.0, 140.0, 200.0]])
     for k in range(3):
         tracker.update(Detections(box, scores=[0.9]), timestamp=k / 30)

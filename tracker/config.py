@@ -8,9 +8,12 @@ from tracker.config_base import ConfigBase, check_range
 from tracker.memory import MemoryConfig
 from tracker.motion import MotionConfig
 
-ASSOCIATORS = ("iou", "transformer")
+ASSOCIATORS = ("learned", "transformer", "iou")
+#: what each ``--associator`` choice means (command-line help)
+ASSOCIATOR_CHOICES_HELP = ("'learned' = the Transformer associator blended with the core's geometry; "
+                           "'transformer' = the Transformer alone; 'iou' = the non-learned motion + IoU core")
 #: lost-track horizon (seconds) of each associator when ``TrackerConfig.lost_horizon_s`` is None
-LOST_HORIZON_S = {"iou": 2.0, "transformer": 4.0}
+LOST_HORIZON_S = {"learned": 4.0, "transformer": 4.0, "iou": 2.0}
 
 
 @dataclass(frozen=True)
@@ -26,18 +29,22 @@ class TrackerConfig(ConfigBase):
     fuse_score: multiply IoU by the detection score in the first association (ByteTrack).
     min_hits: consecutive matches that confirm a tentative track (and issue its ID).
     lost_horizon_s: a lost track is removed after this long unseen; None (the default) means the
-        associator's own: ``LOST_HORIZON_S[associator]`` (2 s for "iou", 4 s for "transformer",
-        which was trained on gaps that long and can tell a returning track from a stranger).
+        associator's own: ``LOST_HORIZON_S[associator]`` (2 s for "iou", 4 s for the learned
+        ones, trained on gaps that long, which can tell a returning track from a stranger).
     appearance_weight: weight of the appearance distance (1 - cosine) in the first association
         when tracks and detections carry embeddings (0 disables appearance).
     appearance_gate: pairs whose appearance distance exceeds it cannot match on appearance.
     embedding_momentum: a track's embedding = momentum * old + (1 - momentum) * new.
     output_lost_s: report predicted boxes of lost tracks for this long (0 = never).
     report_detection_box: report the matched detection's box (True) or the filtered Kalman box.
-    associator: "iou" (this core) or "transformer" (the learned associator,
-        ``tracker.association.transformer``).
-    match_probability: the learned associator's least pair probability that may match (its
-        cost ceiling is -log of it); unused by "iou".
+    associator: "learned" (the default: the Transformer blended with the core's geometry,
+        ``tracker.association.learned``), "transformer" (the Transformer alone,
+        ``tracker.association.transformer``) or "iou" (the non-learned core).
+    transformer_weight: "learned" only: the Transformer's share of the blended first-association
+        cost (the core has ``1 - transformer_weight``); 0 gives the core's first association,
+        1 the Transformer's. Chosen on a held-out fold (docs/associator.md).
+    match_probability: the Transformer's least pair probability that may match (its cost
+        ceiling is -log of it); unused by "iou".
     history_length: observations kept per track for the associator (bounded).
     motion: Kalman noise settings. memory: identity memory settings (needs embeddings).
     """
@@ -57,7 +64,8 @@ class TrackerConfig(ConfigBase):
     embedding_momentum: float = 0.9
     output_lost_s: float = 0.0
     report_detection_box: bool = False
-    associator: str = "iou"
+    associator: str = "learned"
+    transformer_weight: float = 0.3
     match_probability: float = 0.1
     history_length: int = 16
     motion: MotionConfig = field(default_factory=MotionConfig)
@@ -66,7 +74,8 @@ class TrackerConfig(ConfigBase):
     def __post_init__(self) -> None:
         check_range("TrackerConfig.frame_rate", self.frame_rate, 0.0, 1000.0, low_inclusive=False)
         for name in ("high_score", "low_score", "new_track_score", "first_match_iou", "second_match_iou",
-                     "tentative_match_iou", "appearance_weight", "appearance_gate", "embedding_momentum"):
+                     "tentative_match_iou", "appearance_weight", "appearance_gate", "embedding_momentum",
+                     "transformer_weight"):
             check_range(f"TrackerConfig.{name}", getattr(self, name), 0.0, 1.0)
         if self.low_score > self.high_score:
             raise ValueError(f"TrackerConfig.low_score ({self.low_score}) must be <= high_score ({self.high_score})")

@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 
-def make_associator(config):
-    """``"iou"`` -> ``IouAssociator``; ``"transformer"`` -> the shipped
-    ``TransformerAssociator`` (package data, loaded offline)."""
+def make_associator(config, weights=None):
+    """``"learned"`` (the default) -> ``LearnedAssociator``; ``"transformer"`` ->
+    ``TransformerAssociator``; ``"iou"`` -> ``IouAssociator``. The learned ones load the
+    shipped weights (package data, offline), or ``weights`` (a ``.npz`` path) when given."""
+    if config.associator == "learned":
+        from tracker.association.learned import LearnedAssociator
+
+        return LearnedAssociator.from_file(config, weights) if weights else LearnedAssociator(config)
     if config.associator == "transformer":
         from tracker.association.transformer import TransformerAssociator
 
-        return TransformerAssociator.default(config)
+        return TransformerAssociator.from_file(config, weights) if weights else TransformerAssociator.default(config)
     from tracker.association.iou import IouAssociator
 
     return IouAssociator(config)

@@ -41,6 +41,25 @@ def shipped_weights_path(name: str = "default") -> Path:
     return MODELS_DIR / SHIPPED[name]
 
 
+#: leave-sequences-out fold models of the development sequences (``benchmarks/associator_folds.py``):
+#: ``fold<k>.npz`` + ``fold<k>.json``, whose ``held_out`` lists the sequences the model never saw
+FOLDS_DIR = MODELS_DIR / "folds"
+
+
+def heldout_weights_path(sequence: str, folds_dir: Path = FOLDS_DIR) -> Path:
+    """Weights whose training never saw ``sequence``: the fold model that held it out for a
+    development sequence, else the shipped weights (trained on the development sequences
+    only, so any other sequence is held out for them)."""
+    for meta in sorted(Path(folds_dir).glob("fold*.json")):
+        try:
+            held_out = json.loads(meta.read_text()).get("held_out", [])
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{meta}: unreadable fold metadata ({exc})") from exc
+        if sequence in held_out:
+            return meta.with_suffix(".npz")
+    return shipped_weights_path("default")
+
+
 def save_weights(path, params: Dict[str, np.ndarray], net_config: dict, metadata: dict) -> None:
     """Write ``path`` (.npz: every parameter plus a JSON header) and ``path.json`` metadata."""
     path = Path(path)

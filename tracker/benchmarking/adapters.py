@@ -23,17 +23,22 @@ from __future__ import annotations
 import importlib
 import inspect
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Protocol, Tuple
 
 import numpy as np
 
+from tracker.association import make_associator
+from tracker.association.transformer import heldout_weights_path
 from tracker.config import TrackerConfig
 from tracker.core import Tracker
 from tracker.detections import Detections
 
-#: our two variants: the default tracker as shipped, and the non-learned core.
-OURS_TRACKERS = ("ours", "ours-iou")
+#: our variants: the default tracker as shipped; the same tracker whose learned weights never
+#: saw the sequence (a leave-sequences-out fold model on the development sequences); the
+#: non-learned core.
+OURS_TRACKERS = ("ours", "ours-heldout", "ours-iou")
 #: peer name -> (class in the ``trackers`` package, display name).
 PEER_TRACKERS = {
     "sort": ("SORTTracker", "SORT"),
@@ -88,18 +93,20 @@ class TrackerAdapter(Protocol):
 
 @dataclass
 class OursAdapter:
-    """Our ``Tracker``. ``embedder``: ``(frame, xyxy) -> (N, D)`` unit vectors or None; when
+    """Our ``Tracker`` (learned weights from ``weights`` when given, else as shipped). ``embedder``: ``(frame, xyxy) -> (N, D)`` unit vectors or None; when
     given, frames are passed to ``Tracker.update`` and the embedding time is counted."""
 
     name: str
     config: TrackerConfig
     embedder: Optional[Embedder] = None
     image_size: Optional[Tuple[int, int]] = None
+    weights: Optional[Path] = None
     seconds: float = 0.0
     notes: List[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.tracker = Tracker(self.config, embedder=self.embedder)
+        self.tracker = Tracker(self.config, embedder=self.embedder,
+                               associator=make_associator(self.config, self.weights))
         # the frame size (seqinfo.ini) normalizes boxes for the learned associator when no frame
         # is given, as ``track mot`` does; older ``Tracker.update`` signatures lack the argument
         accepts_size = "image_size" in inspect.signature(self.tracker.update).parameters
@@ -200,7 +207,7 @@ class PeerAdapter:
 
 def make_adapter(name: str, frame_rate: float, frames_available: bool = False,
                  embedder: Optional[Embedder] = None, config: Optional[TrackerConfig] = None,
-                 image_size: Optional[Tuple[int, int]] = None) -> TrackerAdapter:
+                 image_size: Optional[Tuple[int, int]] = None, sequence: Optional[str] = None) -> TrackerAdapter:
     """Build the adapter for benchmark tracker ``name`` (one of ``ALL_TRACKERS``) for one sequence.
 
     frame_rate: the sequence's frames/s. frames_available: frames will be given to ``update``.
@@ -209,6 +216,8 @@ def make_adapter(name: str, frame_rate: float, frames_available: bool = False,
     non-learned associator (a fresh ``TrackerConfig(associator="iou")`` when no config is given,
     as ``track mot --associator iou`` builds it, so associator-dependent defaults follow).
     image_size: (width, height) of the sequence's frames, for ours when no frame is given.
+    sequence: the sequence's name: ``ours-heldout`` uses the learned weights that never saw it
+    (``tracker.association.transformer.heldout_weights_path``).
     Raises ``PeerUnavailable`` when a peer cannot be imported.
     """
     if name in OURS_TRACKERS:
@@ -217,9 +226,13 @@ def make_adapter(name: str, frame_rate: float, frames_available: bool = False,
         else:
             base = config or TrackerConfig()
         base = base.replace(frame_rate=float(frame_rate))
-        use_embedder = embedder if (frames_available and name == "ours") else None
-        adapter = OursAdapter(name, base, use_embedder, image_size)
+        use_embedder = embedder if (frames_available and name != "ours-iou") else None
+        weights = None
+        if name == "ours-heldout" and base.associator != "iou":
+            weights = heldout_weights_path(sequence or "")
+        adapter = OursAdapter(name, base, use_embedder, image_size, weights=weights)
         adapter.notes.append(f"associator={base.associator}; "
+                             + (f"weights {weights.parent.name}/{weights.name}; " if weights else "")
                              + ("appearance embeddings from frames (embedding time counted)" if use_embedder
                                 else "no frames used"))
         return adapter

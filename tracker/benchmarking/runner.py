@@ -38,7 +38,8 @@ from tracker.io.mot import DetectionSet, SequenceInfo, find_sequences, load_dete
 VIDEO_SUFFIX = ".mp4"
 #: the reference tracker for speed ratios.
 SPEED_REFERENCE = "sort"
-DISPLAY_NAMES = {"ours": "ours (default)", "ours-iou": "ours-iou (non-learned core)",
+DISPLAY_NAMES = {"ours": "ours (default)", "ours-heldout": "ours, held-out weights",
+                 "ours-iou": "ours-iou (non-learned core)",
                  **{k: v[1] for k, v in PEER_TRACKERS.items()}}
 
 Progress = Callable[[str], None]
@@ -309,7 +310,7 @@ def run_bench(settings: BenchSettings, progress: Optional[Progress] = None) -> B
             continue
         trackers.append(name)
     embedder = None
-    if settings.video_root is not None and "ours" in trackers and settings.use_embedder:
+    if settings.video_root is not None and {"ours", "ours-heldout"} & set(trackers) and settings.use_embedder:
         embedder, why = load_default_embedder()
         if embedder is None:
             notes.append(f"ours: the default appearance embedder could not be loaded ({why}); "
@@ -332,7 +333,7 @@ def run_bench(settings: BenchSettings, progress: Optional[Progress] = None) -> B
                                "frame_source": source.kind, "frame_source_note": source.note, "notes": seq_notes}
         for name in trackers:
             adapter = make_adapter(name, info.frame_rate, frames_available=source.available, embedder=embedder,
-                                   image_size=(info.width, info.height))
+                                   image_size=(info.width, info.height), sequence=info.name)
             run = run_sequence(adapter, dets, info, source)
             write_mot_results(out_dir / name / f"{info.name}.txt", run.rows)
             runs[name][info.name] = run

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tracker.config import TrackerConfig
+from tracker.config import ASSOCIATOR_CHOICES_HELP, ASSOCIATORS, TrackerConfig
 from tracker.errors import InputError
 from tracker.io.mot import SCORE_RESCALE_MODES, find_sequences, write_mot_results
 from tracker.mot_runner import track_mot_sequence
@@ -26,9 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-score", type=float, default=None, help="drop detections below this score (after rescaling)")
     parser.add_argument("--score-rescale", choices=SCORE_RESCALE_MODES, default="auto",
                         help="map scores to [0,1]: auto = min-max only when some score is outside [0,1] (default)")
-    parser.add_argument("--associator", choices=("iou", "transformer", "default"), default="default",
-                        help="'iou' = the non-learned motion + IoU core; 'transformer' = the learned "
-                             "associator (shipped weights); 'default' = the shipped default (TrackerConfig)")
+    parser.add_argument("--associator", choices=ASSOCIATORS + ("default",), default="default",
+                        help=ASSOCIATOR_CHOICES_HELP + "; 'default' = the shipped default (TrackerConfig: learned)")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tracker import exit_codes
+from tracker.config import ASSOCIATOR_CHOICES_HELP, ASSOCIATORS
 from tracker.errors import InputError
 from tracker.io.sources import DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF_S
 
@@ -45,8 +46,7 @@ See docs/reliability.md for how each kind of bad input and fault is handled."""
 ESCAPE_KEYS = (27, ord("q"), ord("Q"))
 
 
-ASSOCIATOR_HELP = ("'iou' = motion + IoU core; 'transformer' = the learned associator; "
-                   "'default' = the video default (docs/video.md)")
+ASSOCIATOR_HELP = ASSOCIATOR_CHOICES_HELP + "; 'default' = the video default (docs/video.md)"
 
 
 def add_tracker_options(parser: argparse.ArgumentParser, associator_help: str = ASSOCIATOR_HELP) -> None:
@@ -54,7 +54,7 @@ def add_tracker_options(parser: argparse.ArgumentParser, associator_help: str = 
     trk = parser.add_argument_group("tracker")
     trk.add_argument("--appearance", choices=("auto", "on", "off"), default="auto",
                      help="use the appearance embedder: auto = when it is installed (default)")
-    trk.add_argument("--associator", choices=("iou", "transformer", "default"), default="default",
+    trk.add_argument("--associator", choices=ASSOCIATORS + ("default",), default="default",
                      help=associator_help)
     trk.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a TrackerConfig setting, e.g. --set lost_horizon_s=6 or "
