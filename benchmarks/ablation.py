@@ -126,7 +126,7 @@ def main(argv=None) -> int:
          False, True),
         ("+ Transformer associator (default: blended with the core)",
          TrackerConfig(associator="learned", appearance_weight=args.appearance_weight, memory=no_memory), True, True),
-        ("+ identity memory (the default tracker)",
+        ("+ identity memory (the `Tracker` default)",
          TrackerConfig(associator="learned", appearance_weight=args.appearance_weight), True, True),
         ("Transformer alone (no core blend), memory off",
          TrackerConfig(associator="transformer", appearance_weight=args.appearance_weight, memory=no_memory),

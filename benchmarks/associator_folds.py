@@ -7,6 +7,7 @@ re-entry ID recall) and compared with the IoU core on the same detections.
 
     python benchmarks/associator_folds.py --out /tmp/folds            # train 4 folds + evaluate
     python benchmarks/associator_folds.py --out /tmp/folds --eval-only --config '{"match_probability": 0.4}'
+    python benchmarks/associator_folds.py --out /tmp/f --eval-only --weights-dir tracker/models/associator/folds
     python benchmarks/associator_folds.py --out /tmp/folds --speed     # tracker frames/s on MOT17
 
 Fold weights go to OUT/fold<k>.npz (reused with --eval-only); simulated training problems are
@@ -109,7 +110,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mot-root", type=Path, default=MOT_ROOT)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--eval-only", action="store_true", help="reuse OUT/fold<k><tag>.npz")
+    ap.add_argument("--eval-only", action="store_true", help="reuse the fold weights (--weights-dir)")
+    ap.add_argument("--weights-dir", type=Path, default=None,
+                    help="where the fold<k><tag>.npz are (default: OUT; the shipped ones: "
+                         "tracker/models/associator/folds)")
     ap.add_argument("--folds", default="0,1,2,3")
     ap.add_argument("--epochs", type=int, default=TrainSettings.epochs)
     ap.add_argument("--threads", type=int, default=1)
@@ -142,8 +146,9 @@ def main(argv=None) -> int:
         "Learned (default), held-out folds": (TrackerConfig(**learned), True, "heldout"),
     }
     cache = args.out / "cache"
+    weights_dir = args.weights_dir or args.out
     if args.speed:
-        return speed(seqs, args, variants)
+        return speed(seqs, args, variants, weights_dir)
     settings = TrainSettings(epochs=args.epochs, threads=args.threads, iou_prior=args.iou_prior)
     key = args.drivers.replace(",", "+") + (f"|{args.appearance}" if args.appearance else "")
     if not args.eval_only:
@@ -166,7 +171,7 @@ def main(argv=None) -> int:
     for label, (cfg, folded, folder) in variants.items():
         dirs[label] = args.out / f"{folder}{args.tag}"
         dirs[label].mkdir(parents=True, exist_ok=True)
-        tasks += [(seqs[n], dirs[label], cfg, args.out / f"fold{fold_of(n)}{args.tag}.npz" if folded else None)
+        tasks += [(seqs[n], dirs[label], cfg, weights_dir / f"fold{fold_of(n)}{args.tag}.npz" if folded else None)
                   for n in names]
     timing = _map(_track_one, tasks, args.jobs)
     fps = {label: sum(f for f, _ in timing[i * len(names):(i + 1) * len(names)])
@@ -198,7 +203,7 @@ def main(argv=None) -> int:
     return 0
 
 
-def speed(seqs, args, variants) -> int:
+def speed(seqs, args, variants, weights_dir) -> int:
     """Tracker-only frames/s on the MOT17 sequences (each run twice, the faster kept)."""
     print("| sequence | frames | " + " | ".join(f"{label.split(',')[0]} frames/s" for label in variants) + " |")
     print("|---|---:|" + "---:|" * len(variants))
@@ -207,7 +212,7 @@ def speed(seqs, args, variants) -> int:
     for name, seq in seqs.items():
         if not name.startswith("MOT17"):
             continue
-        w = args.out / f"fold{fold_of(name)}{args.tag}.npz"
+        w = weights_dir / f"fold{fold_of(name)}{args.tag}.npz"
         row = {}
         for label, (cfg, folded, _) in variants.items():
             best = min((_track_one((seq, args.out / "speed", cfg, w if folded else None)) for _ in range(2)),

@@ -155,3 +155,30 @@ def test_bench_heldout_adapter_uses_the_fold_model():
     assert adapter.tracker.associator.transformer.metadata["held_out"] == list(FOLDS[0])
     shipped = make_adapter("ours", 14.0, image_size=(640, 480), sequence="ETH-Bahnhof")
     assert shipped.weights is None and isinstance(shipped.tracker.associator, LearnedAssociator)
+
+
+# measured held-out: HOTA 48.00, IDF1 57.32, IDsw 396 (docs/associator.md); the floors sit below
+# the IoU core's 47.72 / 56.88 by less than the margin the learned default won by
+HELDOUT_HOTA_FLOOR = 47.5
+HELDOUT_IDF1_FLOOR = 56.5
+
+
+def test_default_tracker_with_heldout_weights_on_the_development_sequences(tmp_path):
+    """The issue's honest protocol: every development sequence tracked by the default tracker
+    with the fold model that never saw it, scored together (counts summed)."""
+    from conftest_data import MOT_ROOT, require
+    from tracker.evaluation import evaluate_folder
+    from tracker.io.mot import write_mot_results
+    from tracker.mot_runner import track_mot_sequence
+
+    root = require(MOT_ROOT)
+    names = [n for fold in FOLDS for n in fold]
+    for name in names:
+        weights = heldout_weights_path(name)
+        run = track_mot_sequence(root / name, TrackerConfig(),
+                                 tracker_factory=lambda c: Tracker(c, associator=make_associator(c, weights)))
+        write_mot_results(tmp_path / f"{name}.txt", run.rows)
+    s = evaluate_folder(root, tmp_path, seqs=names).combined.summary()
+    print(f"\nheld-out default: HOTA {100 * s['HOTA']:.2f} IDF1 {100 * s['IDF1']:.2f} IDsw {s['IDSW']}")
+    assert 100 * s["HOTA"] >= HELDOUT_HOTA_FLOOR
+    assert 100 * s["IDF1"] >= HELDOUT_IDF1_FLOOR
