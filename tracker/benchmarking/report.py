@@ -16,7 +16,7 @@ from typing import List, Optional
 from tracker.benchmarking.adapters import peers_version
 from tracker.benchmarking.runner import SPEED_REFERENCE, BenchResult, describe_trackers, machine_info
 from tracker.config import TrackerConfig
-from tracker.evaluation.report import _json_safe
+from tracker.evaluation.report import _json_safe, save_figure
 
 PERCENT = 100.0
 #: (column title, summary key, kind): the combined table of ``track bench``.
@@ -227,11 +227,7 @@ def plot_bench(result: BenchResult, path) -> Path:
     nseq = len(result.sequences)
     fig.suptitle(f"track bench: {nseq} sequence(s), combined (counts summed), same detections for all "
                  f"({result.started[:10]})", fontsize="medium")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
+    return save_figure(fig, path)
 
 
 def accuracy_markdown(result: BenchResult, command: str, plot_rel: Optional[str] = None) -> str:

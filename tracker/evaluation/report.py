@@ -32,6 +32,15 @@ COMBINED_COMPARISON_COLUMNS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "
 ReportsArg = Union[EvalReport, Mapping[str, EvalReport], Sequence[EvalReport]]
 
 
+def save_figure(fig, path) -> Path:
+    """Lay out ``fig`` and write it to ``path`` (folders created); -> the path."""
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
 def _as_reports(reports: ReportsArg) -> List[EvalReport]:
     if isinstance(reports, EvalReport):
         return [reports]
@@ -197,8 +206,4 @@ def plot_comparison(reports: ReportsArg, path, metrics: Sequence[str] = COMPARIS
     fig.suptitle(f"{title}: per-sequence scores in %, higher is better (gt: {source})\n"
                  "n/a = no re-entry gap of >= "
                  f"{reports[0].settings.get('reentry_seconds', '?')} s with a match on both sides", fontsize="medium")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
+    return save_figure(fig, path)
