@@ -159,10 +159,10 @@ def _crowd(n=10_000, seed=3):
     return np.concatenate([xy, xy + [20, 50]], 1)
 
 
-@pytest.mark.parametrize("associator", ["iou", "transformer"])
+@pytest.mark.parametrize("associator", ["iou", "transformer", "learned"])
 def test_ten_thousand_detections_within_ten_seconds_per_frame(associator):
     """The issue's bound: 10,000 detections in one frame finish within 10 s and 2 GB and stay
-    correct (every detection keeps its identity), for both associators, with the video
+    correct (every detection keeps its identity), for every associator, with the video
     settings (lost tracks reported) and an empty frame in between."""
     crowd = _crowd()
     n = len(crowd)

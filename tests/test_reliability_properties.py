@@ -67,7 +67,7 @@ configs = st.builds(
         memory=MemoryConfig(max_entries=max_entries, horizon_s=mem_horizon, min_similarity=0.5)),
     st.integers(1, 3), st.sampled_from([0.0, 0.3, 1.0]), st.sampled_from([0.0, 0.3, 2.0]),
     st.sampled_from([0.0, 0.65]), st.integers(1, 3), st.sampled_from([0.5, 5.0]), st.booleans(),
-    st.sampled_from(["iou", "iou", "transformer"]),
+    st.sampled_from(["iou", "iou", "transformer", "learned", "learned"]),
 )
 
 

@@ -98,9 +98,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     time_.add_argument("--timeout", type=float, default=10.0, metavar="S",
                        help="seconds a stream may take to open or to deliver a frame (default 10)")
     from tracker.commands.video import add_tracker_options
+    from tracker.config import ASSOCIATOR_CHOICES_HELP
 
-    add_tracker_options(parser, "'iou', 'transformer' or 'default' (the video default; for det-file "
-                                "sequences the 'track mot' default)")
+    add_tracker_options(parser, ASSOCIATOR_CHOICES_HELP + "; 'default' = the video default (the core) for "
+                                "videos and the 'track mot' default (learned) for det-file sequences")
 
 
 def _positive(value, option: str):

@@ -46,7 +46,7 @@ See docs/reliability.md for how each kind of bad input and fault is handled."""
 ESCAPE_KEYS = (27, ord("q"), ord("Q"))
 
 
-ASSOCIATOR_HELP = ASSOCIATOR_CHOICES_HELP + "; 'default' = the video default (docs/video.md)"
+ASSOCIATOR_HELP = ASSOCIATOR_CHOICES_HELP + "; 'default' = the video default: the core (docs/video.md)"
 
 
 def add_tracker_options(parser: argparse.ArgumentParser, associator_help: str = ASSOCIATOR_HELP) -> None:
