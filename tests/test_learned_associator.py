@@ -182,3 +182,18 @@ def test_default_tracker_with_heldout_weights_on_the_development_sequences(tmp_p
     print(f"\nheld-out default: HOTA {100 * s['HOTA']:.2f} IDF1 {100 * s['IDF1']:.2f} IDsw {s['IDSW']}")
     assert 100 * s["HOTA"] >= HELDOUT_HOTA_FLOOR
     assert 100 * s["IDF1"] >= HELDOUT_IDF1_FLOOR
+
+
+def test_crowds_beyond_the_training_data_are_decided_by_the_core():
+    tracks, dets, rows = _scene()  # 2 tracks x 3 detections = 6 pairs
+    core = IouAssociator(TrackerConfig())
+    want, want_ceiling = core.cost(tracks, dets, rows, Stage.FIRST, CONTEXT)
+    small = LearnedAssociator(TrackerConfig(transformer_max_pairs=5))
+    got, ceiling = small.cost(tracks, dets, rows, Stage.FIRST, CONTEXT)
+    np.testing.assert_allclose(got, want)
+    assert ceiling == want_ceiling
+    at_limit, ceiling = LearnedAssociator(TrackerConfig(transformer_max_pairs=6)).cost(tracks, dets, rows,
+                                                                                         Stage.FIRST, CONTEXT)
+    assert ceiling == 1.0 and not np.allclose(at_limit, want)  # 6 pairs: still the blend
+    with pytest.raises(ValueError, match="transformer_max_pairs"):
+        TrackerConfig(transformer_max_pairs=2.5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from tracker.config_base import ConfigBase, check_range
+from tracker.config_base import ConfigBase, check_int, check_range
 from tracker.memory import MemoryConfig
 from tracker.motion import MotionConfig
 
@@ -43,6 +43,9 @@ class TrackerConfig(ConfigBase):
     transformer_weight: "learned" only: the Transformer's share of the blended first-association
         cost (the core has ``1 - transformer_weight``); 0 gives the core's first association,
         1 the Transformer's. Chosen on a held-out fold (docs/associator.md).
+    transformer_max_pairs: "learned" only: an association problem with more track x detection
+        pairs than this is decided by the core alone (the largest training problem has 1,360;
+        larger crowds are out of the Transformer's distribution, and the core is faster there).
     match_probability: the Transformer's least pair probability that may match (its cost
         ceiling is -log of it); unused by "iou".
     history_length: observations kept per track for the associator (bounded).
@@ -66,6 +69,7 @@ class TrackerConfig(ConfigBase):
     report_detection_box: bool = False
     associator: str = "learned"
     transformer_weight: float = 0.3
+    transformer_max_pairs: int = 5000
     match_probability: float = 0.1
     history_length: int = 16
     motion: MotionConfig = field(default_factory=MotionConfig)
@@ -79,9 +83,7 @@ class TrackerConfig(ConfigBase):
             check_range(f"TrackerConfig.{name}", getattr(self, name), 0.0, 1.0)
         if self.low_score > self.high_score:
             raise ValueError(f"TrackerConfig.low_score ({self.low_score}) must be <= high_score ({self.high_score})")
-        if isinstance(self.min_hits, bool) or not isinstance(self.min_hits, int):
-            raise ValueError(f"TrackerConfig.min_hits must be an integer, got {self.min_hits!r}")
-        check_range("TrackerConfig.min_hits", self.min_hits, 1, 100)
+        check_int("TrackerConfig.min_hits", self.min_hits, 1, 100)
         if not isinstance(self.associator, str) or self.associator not in ASSOCIATORS:
             raise ValueError(f"TrackerConfig.associator must be one of {ASSOCIATORS}, got {self.associator!r}")
         if self.lost_horizon_s is None:  # resolved once: replace() keeps the resolved value
@@ -96,6 +98,5 @@ class TrackerConfig(ConfigBase):
             raise ValueError("TrackerConfig.motion must be a MotionConfig")
         if not isinstance(self.memory, MemoryConfig):
             raise ValueError("TrackerConfig.memory must be a MemoryConfig")
-        if isinstance(self.history_length, bool) or not isinstance(self.history_length, int):
-            raise ValueError(f"TrackerConfig.history_length must be an integer, got {self.history_length!r}")
-        check_range("TrackerConfig.history_length", self.history_length, 1, 1000)
+        check_int("TrackerConfig.history_length", self.history_length, 1, 1000)
+        check_int("TrackerConfig.transformer_max_pairs", self.transformer_max_pairs, 0, 10**9)

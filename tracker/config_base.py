@@ -29,6 +29,14 @@ def check_range(name: str, value: float, low: Optional[float] = None, high: Opti
         raise ValueError(f"{name} must be in {brackets}, got {value!r}")
 
 
+def check_int(name: str, value: Any, low: Optional[int] = None, high: Optional[int] = None) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is an integer (not a bool) in
+    ``[low, high]`` (bounds optional)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    check_range(name, value, low, high)
+
+
 def check_known_keys(cls, values: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` for keys that are not fields of dataclass ``cls``, listing the
     valid ones."""

@@ -11,7 +11,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from tracker.config_base import ConfigBase, check_range
+from tracker.config_base import ConfigBase, check_int, check_range
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,7 @@ class MemoryConfig(ConfigBase):
             raise ValueError(f"MemoryConfig.enabled must be true or false, got {self.enabled!r}")
         check_range("MemoryConfig.horizon_s", self.horizon_s, 0.0, 86400.0)
         for name, hi in (("max_entries", 100000), ("bank_size", 1000)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"MemoryConfig.{name} must be an integer, got {value!r}")
-            check_range(f"MemoryConfig.{name}", value, 1, hi)
+            check_int(f"MemoryConfig.{name}", getattr(self, name), 1, hi)
         check_range("MemoryConfig.bank_interval_s", self.bank_interval_s, 0.0, 3600.0)
         check_range("MemoryConfig.min_similarity", self.min_similarity, -1.0, 1.0)
         check_range("MemoryConfig.margin", self.margin, 0.0, 2.0)

@@ -16,6 +16,11 @@ Each stage of ``Tracker.update`` gets the scorer that did best on held-out seque
 * second association (low-score detections <-> confirmed tracks that are still unmatched):
   the core alone. These are short-gap continuations through occlusion, where IoU with the
   Kalman prediction is the stronger cue.
+* problems with more than ``TrackerConfig.transformer_max_pairs`` (5,000) track x detection
+  pairs: the core alone. The largest problem in the training data is 41 tracks x 34
+  detections (1,360 pairs, MOT17-04), and the Transformer's attention normalizes over all
+  tracks and detections, so far larger crowds are out of its distribution. The core is also
+  several times faster there (``docs/benchmarks.md``, scaling).
 
 When the frame carries embeddings, the core part includes the appearance distance
 (``appearance_weight``). The identity memory works as with any associator.
@@ -56,8 +61,9 @@ class LearnedAssociator:
     def cost(self, tracks: Sequence[TrackLike], detections: Detections, det_rows: np.ndarray, stage: Stage,
              context: AssociationContext):
         core_cost, core_ceiling = self.core.cost(tracks, detections, det_rows, stage, context)
-        if stage == Stage.SECOND or hasattr(core_cost, "tocoo") or core_cost.size == 0:
-            return core_cost, core_ceiling  # the core alone (also huge frames: the sparse path)
+        if (stage == Stage.SECOND or hasattr(core_cost, "tocoo") or core_cost.size == 0
+                or core_cost.size > self.config.transformer_max_pairs):
+            return core_cost, core_ceiling  # the core alone (also crowds beyond the training data)
         learned_cost, learned_ceiling = self.transformer.cost(tracks, detections, det_rows, stage, context)
         return blend_costs(core_cost, core_ceiling, learned_cost, learned_ceiling, self.config.transformer_weight,
                            _classes_differ(tracks, detections, det_rows))

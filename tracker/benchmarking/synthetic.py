@@ -17,7 +17,7 @@ from typing import Iterator, Tuple
 
 import numpy as np
 
-from tracker.config_base import ConfigBase, check_range
+from tracker.config_base import ConfigBase, check_int, check_range
 from tracker.detections import Detections
 
 FULL_HD_AREA = 1920.0 * 1080.0
@@ -46,9 +46,7 @@ class SceneConfig(ConfigBase):
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if isinstance(self.objects, bool) or not isinstance(self.objects, int):
-            raise ValueError(f"SceneConfig.objects must be an integer, got {self.objects!r}")
-        check_range("SceneConfig.objects", self.objects, 1, 1_000_000)
+        check_int("SceneConfig.objects", self.objects, 1, 1_000_000)
         check_range("SceneConfig.fps", self.fps, 0.0, 1000.0, low_inclusive=False)
         check_range("SceneConfig.area_per_object", self.area_per_object, 0.0, None, low_inclusive=False)
         for name in ("speed_px_s", "width_px", "aspect"):
