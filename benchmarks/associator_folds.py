@@ -117,6 +117,7 @@ def main(argv=None) -> int:
     ap.add_argument("--folds", default="0,1,2,3")
     ap.add_argument("--epochs", type=int, default=TrainSettings.epochs)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=TrainSettings.seed, help="training seed (weights init and batch order)")
     ap.add_argument("--jobs", type=int, default=1, help="parallel processes (simulation, folds, tracking)")
     ap.add_argument("--device", default="cpu", help="torch device for training (cpu, cuda)")
     ap.add_argument("--iou-prior", action="store_true", help="network variant with the core's IoU x score prior")
@@ -149,7 +150,7 @@ def main(argv=None) -> int:
     weights_dir = args.weights_dir or args.out
     if args.speed:
         return speed(seqs, args, variants, weights_dir)
-    settings = TrainSettings(epochs=args.epochs, threads=args.threads, iou_prior=args.iou_prior)
+    settings = TrainSettings(epochs=args.epochs, threads=args.threads, iou_prior=args.iou_prior, seed=args.seed)
     key = args.drivers.replace(",", "+") + (f"|{args.appearance}" if args.appearance else "")
     if not args.eval_only:
         start = time.perf_counter()
