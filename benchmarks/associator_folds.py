@@ -117,6 +117,8 @@ def main(argv=None) -> int:
     ap.add_argument("--folds", default="0,1,2,3")
     ap.add_argument("--epochs", type=int, default=TrainSettings.epochs)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--lr", type=float, default=TrainSettings.lr, help="peak learning rate (one-cycle)")
+    ap.add_argument("--weight-decay", type=float, default=TrainSettings.weight_decay, help="AdamW weight decay")
     ap.add_argument("--seed", type=int, default=TrainSettings.seed, help="training seed (weights init and batch order)")
     ap.add_argument("--jobs", type=int, default=1, help="parallel processes (simulation, folds, tracking)")
     ap.add_argument("--device", default="cpu", help="torch device for training (cpu, cuda)")
@@ -150,7 +152,8 @@ def main(argv=None) -> int:
     weights_dir = args.weights_dir or args.out
     if args.speed:
         return speed(seqs, args, variants, weights_dir)
-    settings = TrainSettings(epochs=args.epochs, threads=args.threads, iou_prior=args.iou_prior, seed=args.seed)
+    settings = TrainSettings(epochs=args.epochs, threads=args.threads, iou_prior=args.iou_prior, seed=args.seed,
+                             lr=args.lr, weight_decay=args.weight_decay)
     key = args.drivers.replace(",", "+") + (f"|{args.appearance}" if args.appearance else "")
     if not args.eval_only:
         start = time.perf_counter()
