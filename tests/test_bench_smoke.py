@@ -6,19 +6,14 @@ import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
-import pytest
+from conftest_data import MOT_ROOT, REPO_ROOT as REPO, require
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-MOT_ROOT = SHARED_DATA / "mot"
 DOCS = REPO / "docs" / "benchmarks.md"
 
 
 def test_bench_smoke_one_sequence_ours_only(tmp_path):
-    if not (MOT_ROOT / "TUD-Campus").is_dir():
-        pytest.skip(f"development data not found at {SHARED_DATA} (see ../shared/data/README.md)")
+    require(MOT_ROOT / "TUD-Campus")
     docs_before = DOCS.read_bytes() if DOCS.is_file() else None
     out = tmp_path / "bench"
     proc = subprocess.run(

@@ -1,11 +1,10 @@
 """Fuzz the MOT parsers and config loaders: only documented exceptions may escape."""
 import random
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest_data import MOT_ROOT
+from conftest_data import MOT_ROOT, require
 from test_reliability_support import mutate_lines
 from tracker.config import TrackerConfig
 from tracker.errors import InputError
@@ -36,9 +35,7 @@ def test_random_text_in_gt_and_result_files(tmp_path_factory, text):
 
 
 def test_mutations_of_a_real_file(tmp_path):
-    src = MOT_ROOT / "TUD-Campus" / "det" / "det.txt"
-    if not src.exists():
-        pytest.skip(f"development data not found at {src}")
+    src = require(MOT_ROOT / "TUD-Campus" / "det" / "det.txt")
     text = src.read_text()
     rng = random.Random(0)
     errors = 0

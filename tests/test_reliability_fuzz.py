@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest_data import MOT_ROOT
+from conftest_data import MOT_ROOT, require
 from test_reliability_support import mutate_lines
 from tracker.errors import FileFormatError, InputError
 from tracker.io.mot import load_detections, read_mot_file, read_seqinfo
@@ -135,9 +135,7 @@ def test_random_bytes_in_seqinfo(tmp_path_factory, data):
 
 
 def test_mutations_of_real_gt_files(tmp_path):
-    src = MOT_ROOT / "TUD-Campus" / "gt" / "gt.txt"
-    if not src.exists():
-        pytest.skip(f"development data not found at {src}")
+    src = require(MOT_ROOT / "TUD-Campus" / "gt" / "gt.txt")
     text = src.read_text()
     rng = random.Random(1)
     errors = 0
@@ -155,9 +153,7 @@ def test_mutations_of_real_gt_files(tmp_path):
 
 
 def test_mutations_of_real_seqinfo_files(tmp_path):
-    srcs = sorted(MOT_ROOT.glob("*/seqinfo.ini")) if MOT_ROOT.exists() else []
-    if not srcs:
-        pytest.skip(f"development data not found at {MOT_ROOT}")
+    srcs = sorted(require(MOT_ROOT).glob("*/seqinfo.ini"))
     rng = random.Random(2)
     outcomes = set()
     for trial in range(150):

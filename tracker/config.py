@@ -40,9 +40,9 @@ class TrackerConfig(ConfigBase):
     associator: "learned" (the default: the Transformer blended with the core's geometry,
         ``tracker.association.learned``), "transformer" (the Transformer alone,
         ``tracker.association.transformer``) or "iou" (the non-learned core).
-    transformer_weight: "learned" only: the Transformer's share of the blended first-association
-        cost (the core has ``1 - transformer_weight``); 0 gives the core's first association,
-        1 the Transformer's. Chosen on a held-out fold (docs/associator.md).
+    transformer_weight: "learned" only: the Transformer's share of the blended cost of the first
+        and tentative associations (the core has ``1 - transformer_weight``); 0 gives the core's
+        ranking, 1 the Transformer's. Chosen on a held-out fold (docs/associator.md).
     transformer_max_pairs: "learned" only: an association problem with more track x detection
         pairs than this is decided by the core alone (the largest training problem has 1,360;
         larger crowds are out of the Transformer's distribution, and the core is faster there).

@@ -45,6 +45,11 @@ class TrackLike(Protocol):
     history: Sequence
 
 
+def classes_differ(tracks: Sequence[TrackLike], detections: Detections, det_rows: np.ndarray) -> np.ndarray:
+    """(T, K) bool: track t and detection ``det_rows[k]`` have different classes (never a match)."""
+    return np.array([t.class_id for t in tracks])[:, None] != detections.class_ids[det_rows][None, :]
+
+
 class Associator(Protocol):
     def cost(self, tracks: Sequence[TrackLike], detections: Detections, det_rows: np.ndarray, stage: Stage,
              context: AssociationContext) -> Tuple[np.ndarray, float]:

@@ -6,7 +6,7 @@ from typing import Sequence, Tuple
 
 import numpy as np
 
-from tracker.association.base import AssociationContext, Stage, TrackLike
+from tracker.association.base import AssociationContext, Stage, TrackLike, classes_differ
 from tracker.boxes import iou_matrix, iou_pairs, overlapping_pairs
 from tracker.config import TrackerConfig
 from tracker.detections import Detections
@@ -38,8 +38,7 @@ class IouAssociator:
         cost = 1.0 - (iou * detections.scores[det_rows][None, :] if fuse else iou)
         if stage != Stage.SECOND and cfg.appearance_weight > 0 and detections.embeddings is not None:
             cost = self._with_appearance(cost, iou, tracks, detections.embeddings[det_rows])
-        classes_differ = np.array([t.class_id for t in tracks])[:, None] != detections.class_ids[det_rows][None, :]
-        return np.where(classes_differ, FORBIDDEN_COST, cost), max_cost
+        return np.where(classes_differ(tracks, detections, det_rows), FORBIDDEN_COST, cost), max_cost
 
     def _with_appearance(self, cost, iou, tracks, det_emb) -> np.ndarray:
         cfg = self.config

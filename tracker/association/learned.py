@@ -31,7 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tracker.association.base import AssociationContext, Stage, TrackLike
+from tracker.association.base import AssociationContext, Stage, TrackLike, classes_differ
 from tracker.association.iou import IouAssociator
 from tracker.association.transformer import TransformerAssociator
 from tracker.detections import Detections
@@ -66,7 +66,7 @@ class LearnedAssociator:
             return core_cost, core_ceiling  # the core alone (also crowds beyond the training data)
         learned_cost, learned_ceiling = self.transformer.cost(tracks, detections, det_rows, stage, context)
         return blend_costs(core_cost, core_ceiling, learned_cost, learned_ceiling, self.config.transformer_weight,
-                           _classes_differ(tracks, detections, det_rows))
+                           classes_differ(tracks, detections, det_rows))
 
 
 def blend_costs(core_cost: np.ndarray, core_ceiling: float, learned_cost: np.ndarray, learned_ceiling: float,
@@ -80,7 +80,3 @@ def blend_costs(core_cost: np.ndarray, core_ceiling: float, learned_cost: np.nda
     learned_n = np.minimum(learned_cost / max(learned_ceiling, 1e-12), NORMALIZED_COST_CLIP)
     blended = (1.0 - weight) * core_n + weight * learned_n
     return np.where(forbidden, FORBIDDEN, blended), BLENDED_CEILING
-
-
-def _classes_differ(tracks: Sequence[TrackLike], detections: Detections, det_rows: np.ndarray) -> np.ndarray:
-    return np.array([t.class_id for t in tracks])[:, None] != detections.class_ids[det_rows][None, :]

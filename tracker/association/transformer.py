@@ -20,7 +20,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from tracker.association.base import AssociationContext, Stage, TrackLike
+from tracker.association.base import AssociationContext, Stage, TrackLike, classes_differ
 from tracker.association.iou import DENSE_PAIR_LIMIT, IouAssociator
 from tracker.association.tokens import HISTORY_LEN, AssociationTokens, build_tokens
 from tracker.detections import Detections
@@ -280,5 +280,4 @@ class TransformerAssociator:
             return self._fallback.cost(tracks, detections, det_rows, stage, context)
         pair, _, _ = self.probabilities(tracks, detections, det_rows, stage, context)
         cost = -np.log(np.maximum(pair.astype(np.float64), MIN_PROBABILITY_FLOOR))
-        classes_differ = np.array([t.class_id for t in tracks])[:, None] != detections.class_ids[det_rows][None, :]
-        return np.where(classes_differ, max_cost + 1.0, cost), max_cost
+        return np.where(classes_differ(tracks, detections, det_rows), max_cost + 1.0, cost), max_cost

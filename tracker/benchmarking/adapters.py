@@ -23,8 +23,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import time
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, List, Optional, Protocol, Tuple
 
 import numpy as np
@@ -93,8 +93,9 @@ class TrackerAdapter(Protocol):
 
 @dataclass
 class OursAdapter:
-    """Our ``Tracker`` (learned weights from ``weights`` when given, else as shipped). ``embedder``: ``(frame, xyxy) -> (N, D)`` unit vectors or None; when
-    given, frames are passed to ``Tracker.update`` and the embedding time is counted."""
+    """Our ``Tracker``. ``weights``: the learned associator's weights (None: as shipped).
+    ``embedder``: ``(frame, xyxy) -> (N, D)`` unit vectors or None; when given, frames are
+    passed to ``Tracker.update`` and the embedding time is counted."""
 
     name: str
     config: TrackerConfig

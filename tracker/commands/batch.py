@@ -47,6 +47,9 @@ ended early (a damaged video, a lost stream: results kept), 130 interrupted (Ctr
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from tracker.commands.video import add_detector_options, add_time_options, add_tracker_options
+    from tracker.config import ASSOCIATOR_CHOICES_HELP
+
     parser.add_argument("sources", nargs="+", metavar="SOURCE",
                         help="video file, folder, MOTChallenge sequence/root, URL, webcam index or list file")
     out = parser.add_argument_group("output")
@@ -77,29 +80,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                      help="detection file inside <SEQ>/det/ (default: det.txt)")
     det = parser.add_argument_group("detector (default: the embedded people detector)")
     det.add_argument("--onnx", type=Path, metavar="MODEL.onnx", help="a YOLO-style ONNX detector")
-    det.add_argument("--score-threshold", type=float, metavar="X",
-                     help="drop detections below this score (default: embedded 0.1, ONNX 0.1; "
-                          "det-file sequences: keep all, as 'track mot')")
-    det.add_argument("--tiles", metavar="RxC", default="auto",
-                     help="embedded detector: tile grid (default auto; 1x1 = whole frame, fastest)")
-    det.add_argument("--classes", metavar="LIST", help="ONNX: keep only these classes (names or ids)")
-    det.add_argument("--class-names", metavar="FILE|LIST", help="ONNX: class names (file or comma-separated)")
-    det.add_argument("--input-size", metavar="N|WxH", help="ONNX: network input size")
-    det.add_argument("--onnx-format", default="auto",
-                     choices=("auto", "yolov8", "yolov5", "yolox", "yolox_raw", "end2end"),
-                     help="ONNX: output layout (default: auto)")
-    det.add_argument("--score-rescale", default="auto", choices=("auto", "none", "minmax"),
-                     help="det-file sequences: map scores to [0,1] (auto: only when some score is outside)")
+    add_detector_options(det, det_file="det-file sequences",
+                         det_file_threshold="det-file sequences: keep all, as 'track mot'")
     time_ = parser.add_argument_group("frames and time (video, frame and live sources)")
-    time_.add_argument("--start", metavar="N|Ts", help="first frame (0-based) or time (e.g. 12.5s)")
-    time_.add_argument("--end", metavar="N|Ts", help="stop before this frame (0-based) or time (e.g. 60s)")
-    time_.add_argument("--stride", type=int, default=1, metavar="K", help="process every K-th frame (default 1)")
-    time_.add_argument("--fps", type=float, metavar="F", help="frame rate when a source does not say")
-    time_.add_argument("--timeout", type=float, default=10.0, metavar="S",
-                       help="seconds a stream may take to open or to deliver a frame (default 10)")
-    from tracker.commands.video import add_tracker_options
-    from tracker.config import ASSOCIATOR_CHOICES_HELP
-
+    add_time_options(time_, fps_help="frame rate when a source does not say")
     add_tracker_options(parser, ASSOCIATOR_CHOICES_HELP + "; 'default' = the video default (the core) for "
                                 "videos and the 'track mot' default (learned) for det-file sequences")
 

@@ -61,6 +61,37 @@ def add_tracker_options(parser: argparse.ArgumentParser, associator_help: str = 
                           "--set motion.measurement_noise=0.1 (repeatable)")
 
 
+def add_detector_options(det, det_file: str, det_file_threshold: str) -> None:
+    """The detector settings shared by ``track SOURCE`` and ``track batch`` (after ``--onnx``).
+    det_file: what the command calls its detection-file input; det_file_threshold: the
+    ``--score-threshold`` default for it."""
+    from tracker.detectors.onnx_yolo import OUTPUT_FORMATS
+    from tracker.io.mot import SCORE_RESCALE_MODES
+
+    det.add_argument("--score-threshold", type=float, metavar="X",
+                     help=f"drop detections below this score (default: embedded 0.1, ONNX 0.1, {det_file_threshold})")
+    det.add_argument("--tiles", metavar="RxC", default="auto",
+                     help="embedded detector: run it on a grid of overlapping tiles (finds small people; "
+                          "default auto: the detector's choice for the frame shape; 1x1 = whole frame, fastest)")
+    det.add_argument("--classes", metavar="LIST", help="ONNX: keep only these classes (names or ids, comma-separated)")
+    det.add_argument("--class-names", metavar="FILE|LIST",
+                     help="ONNX: class names (a text file with one per line, or comma-separated)")
+    det.add_argument("--input-size", metavar="N|WxH", help="ONNX: network input size (default: the model's, else 640)")
+    det.add_argument("--onnx-format", default="auto", choices=OUTPUT_FORMATS, help="ONNX: output layout (default: auto)")
+    det.add_argument("--score-rescale", default="auto", choices=SCORE_RESCALE_MODES,
+                     help=f"{det_file}: map scores to [0,1] (auto: only when some score is outside)")
+
+
+def add_time_options(time_, fps_help: str) -> None:
+    """The frame and time settings shared by ``track SOURCE`` and ``track batch``."""
+    time_.add_argument("--start", metavar="N|Ts", help="first frame (0-based) or time (e.g. 12.5s)")
+    time_.add_argument("--end", metavar="N|Ts", help="stop before this frame (0-based) or time (e.g. 60s)")
+    time_.add_argument("--stride", type=int, default=1, metavar="K", help="process every K-th frame (default 1)")
+    time_.add_argument("--fps", type=float, metavar="F", help=fps_help)
+    time_.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                       help="seconds a stream may take to open or to deliver a frame (default 10)")
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", metavar="SOURCE", help="video file, frame folder, webcam index or stream URL")
     out = parser.add_argument_group("output")
@@ -77,30 +108,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--detections", type=Path, metavar="DET.txt",
                        help="read detections from a MOTChallenge file instead of running a detector")
     which.add_argument("--onnx", type=Path, metavar="MODEL.onnx", help="a YOLO-style ONNX detector")
-    det.add_argument("--score-threshold", type=float, metavar="X",
-                     help="drop detections below this score (default: embedded 0.1, ONNX 0.1, "
-                          "detection file: keep all)")
-    det.add_argument("--tiles", metavar="RxC", default="auto",
-                     help="embedded detector: run it on a grid of overlapping tiles (finds small people; "
-                          "default auto: the detector's choice for the frame shape; 1x1 = whole frame, fastest)")
-    det.add_argument("--classes", metavar="LIST", help="ONNX: keep only these classes (names or ids, comma-separated)")
-    det.add_argument("--class-names", metavar="FILE|LIST",
-                     help="ONNX: class names (a text file with one per line, or comma-separated)")
-    det.add_argument("--input-size", metavar="N|WxH", help="ONNX: network input size (default: the model's, else 640)")
-    det.add_argument("--onnx-format", default="auto",
-                     choices=("auto", "yolov8", "yolov5", "yolox", "yolox_raw", "end2end"),
-                     help="ONNX: output layout (default: auto)")
-    det.add_argument("--score-rescale", default="auto", choices=("auto", "none", "minmax"),
-                     help="detection file: map scores to [0,1] (auto: only when some score is outside)")
+    add_detector_options(det, det_file="detection file", det_file_threshold="detection file: keep all")
     det.add_argument("--threads", type=int, metavar="N", help="CPU threads for the detector (default: all)")
     time_ = parser.add_argument_group("frames and time")
-    time_.add_argument("--start", metavar="N|Ts", help="first frame (0-based) or time (e.g. 12.5s)")
-    time_.add_argument("--end", metavar="N|Ts", help="stop before this frame (0-based) or time (e.g. 60s)")
-    time_.add_argument("--stride", type=int, default=1, metavar="K", help="process every K-th frame (default 1)")
-    time_.add_argument("--fps", type=float, metavar="F",
-                       help="frame rate when the source does not say (overrides the file's; default 30)")
-    time_.add_argument("--timeout", type=float, default=10.0, metavar="S",
-                       help="seconds a stream may take to open or to deliver a frame (default 10)")
+    add_time_options(time_, fps_help="frame rate when the source does not say (overrides the file's; default 30)")
     time_.add_argument("--retries", type=int, default=DEFAULT_RETRIES, metavar="N",
                        help=f"reconnection attempts in a row when a stream stops mid-way (default {DEFAULT_RETRIES}; "
                             "0: stop at once)")
