@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from tracker.batch import BatchRun, expand_sources, make_engine  # noqa: E402
 from tracker.batch.worker import WorkerSettings  # noqa: E402
+from tracker.run import DetectorSpec, OutputSpec, RunSpec, SourceSpec  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 DEFAULT_SOURCES = "TUD-Campus.mp4,TUD-Stadtmitte.mp4,PETS09-S2L1.mp4,vtest.avi"
@@ -58,8 +59,9 @@ def parse_configs(text: str) -> list:
 def run_config(sources, engine_name, address, workers, threads, end, output_root, appearance):
     out = Path(output_root) / f"{engine_name}_{workers}x{threads}"
     shutil.rmtree(out, ignore_errors=True)
-    settings = WorkerSettings(output_dir=str(out.resolve()), video=False, threads=threads, end=end,
-                              appearance=appearance)
+    spec = RunSpec(source=SourceSpec(end=end), output=OutputSpec(output_dir=str(out.resolve()), video=False),
+                   detector=DetectorSpec(threads=threads), appearance=appearance)
+    settings = WorkerSettings(spec=spec, threads=threads)
     tasks, _ = expand_sources(sources)
     engine = make_engine(engine_name, settings, workers, address)
     batch = BatchRun(tasks, settings, engine, redo=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tracker import cli, exit_codes
+from tracker.run import OutputSpec, RunSpec, SourceSpec
 from tracker.batch import BatchRun, SourceResult, Worker, WorkerSettings, completed_summary, expand_sources
 from tracker.batch import worker as worker_mod
 from tracker.batch.engines import Engine
@@ -118,8 +119,14 @@ def write_run(folder: Path, completed=True, files=("clip.txt", "clip.jsonl"), ba
          "files": dict(listed, summary="clip.summary.json"), "options": options}))
 
 
+def batch_settings(output_dir, threads=1, **source):
+    """Batch settings with default options, ``source`` options (``end="30"``) changed."""
+    spec = RunSpec(source=SourceSpec(**source), output=OutputSpec(output_dir=str(output_dir)))
+    return WorkerSettings(spec=spec, threads=threads)
+
+
 def test_resume_rule(tmp_path):
-    fp = WorkerSettings(output_dir=str(tmp_path)).fingerprint("video")
+    fp = batch_settings(tmp_path).fingerprint("video")
     write_run(tmp_path / "done", batch=fp)
     assert completed_summary(tmp_path / "done", fp)[0] is not None
     write_run(tmp_path / "by_track")  # written by `track` itself: no recorded batch settings
@@ -133,12 +140,11 @@ def test_resume_rule(tmp_path):
     partial.mkdir()
     (partial / "clip.txt.partial").write_text("1,1,0,0,1,1,1,-1,-1,-1\n")
     assert completed_summary(partial, fp)[0] is None
-    other = WorkerSettings(output_dir=str(tmp_path), end="30").fingerprint("video")
+    other = batch_settings(tmp_path, end="30").fingerprint("video")
     summary, reason = completed_summary(tmp_path / "done", other)
     assert summary is None and "settings changed" in reason
     # thread counts do not decide results: not part of the fingerprint
-    assert WorkerSettings(output_dir="x", threads=4).fingerprint("video") == \
-        WorkerSettings(output_dir="y", threads=1).fingerprint("video")
+    assert batch_settings("x", threads=4).fingerprint("video") == batch_settings("y", threads=1).fingerprint("video")
 
 
 # ---------------------------------------------------------------------------- runs without models
@@ -169,7 +175,7 @@ def test_det_sequence_run_resume_and_exit_codes(tmp_path, no_thread_pinning):
     sequence(root, "S2")
     out = tmp_path / "out"
     tasks, _ = expand_sources([str(root), str(tmp_path / "nope.mp4")])
-    settings = WorkerSettings(output_dir=str(out))
+    settings = batch_settings(out)
     run = BatchRun(tasks, settings, InProcessEngine(settings))
     events = list(run)
     assert [r.status for r in run.ordered()] == ["done", "done", "failed"]
@@ -225,3 +231,24 @@ def test_status_of_a_track_summary():
     assert status_of({"completed": False, "status": "crashed"}) == "failed"
     assert status_of({"completed": False, "status": "truncated"}) == "incomplete"
     assert status_of({"completed": False, "status": "stream lost"}) == "incomplete"  # any other early end
+
+
+def test_batch_applies_nested_set_overrides_like_track_source(tmp_path, capsys):
+    """`track batch --set motion.measurement_noise=0.1` (the example of its --help) works for a
+    video and for a MOT sequence, and the video's results are the bytes `track VIDEO --set ...`
+    writes with the same setting."""
+    from test_video_support import write_synthetic_video
+
+    video = write_synthetic_video(tmp_path / "clip.avi", frames=6)
+    seq = sequence(tmp_path / "mot", "S1")
+    setting = ["--set", "motion.measurement_noise=0.1", "--set", "memory.min_similarity=0.95"]
+    out = tmp_path / "batch"
+    code = cli.main(["batch", str(video), str(seq), "-o", str(out), "--no-video", "-q", "--workers", "1",
+                     "--appearance", "off", *setting])
+    assert code == exit_codes.OK, capsys.readouterr().err
+    for summary_path in (out / "clip" / "clip.summary.json", out / "S1" / "S1.summary.json"):
+        config = json.loads(summary_path.read_text())["tracker_config"]
+        assert config["motion"]["measurement_noise"] == 0.1 and config["memory"]["min_similarity"] == 0.95
+    alone = tmp_path / "alone"
+    assert cli.main([str(video), "-o", str(alone), "--no-video", "-q", "--appearance", "off", *setting]) == 0
+    assert (alone / "clip.txt").read_bytes() == (out / "clip" / "clip.txt").read_bytes()

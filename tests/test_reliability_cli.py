@@ -487,9 +487,11 @@ def test_exit_codes_are_distinct_and_documented(capsys):
     for value in codes.values():
         assert f" {value} " in out.replace(",", " ")
         assert f"| {value} |" in doc or f"`{value}`" in doc
-    from tracker.pipeline import EXIT_BY_STATUS
+    from tracker.status import RunStatus
 
-    assert set(EXIT_BY_STATUS.values()) <= set(codes.values())
+    assert {status.exit_code for status in RunStatus} <= set(codes.values())
+    for status in RunStatus:  # every status of a run summary is documented with its code
+        assert f"`{status.value}`" in doc
 
 
 def test_internal_errors_show_the_traceback_and_exit_1(tmp_path, capsys, monkeypatch):

@@ -95,10 +95,10 @@ VALUES = st.one_of(st.sampled_from(["1", "0", "-1", "nan", "NaN", "Infinity", "1
 @given(items=st.lists(st.one_of(st.tuples(st.sampled_from(KEYS), VALUES).map(lambda kv: f"{kv[0]}={kv[1]}"),
                                 st.text(max_size=10)), min_size=1, max_size=3))
 def test_cli_set_overrides_only_raise_input_error(items):
-    from tracker.commands.video import _config_with, _parse_overrides
+    from tracker.run import RunSpec, parse_settings, video_tracker_config
 
     try:
-        _config_with(_parse_overrides(items))
+        video_tracker_config(RunSpec(overrides=parse_settings(items)))
     except InputError:
         pass
 

@@ -119,14 +119,23 @@ def test_unreadable_file(tmp_path):
         open_source(path)
 
 
-def test_bad_options(tmp_path):
+def test_bad_options_name_the_parameter_not_a_flag(tmp_path):
+    """The library speaks to Python callers in parameter names; only the CLI shows flags."""
     path = write_synthetic_video(tmp_path / "clip.avi", frames=3)
-    with pytest.raises(InputError, match="--stride"):
-        open_source(path, stride=0)
-    with pytest.raises(InputError, match="--fps"):
-        open_source(path, fps=-5)
-    with pytest.raises(InputError, match="after --start"):
-        open_source(path, start="10", end="5")
+    cases = [(dict(stride=0), "stride", "stride must be a whole number >= 1, got 0"),
+             (dict(fps=-5), "fps", "fps must be in (0, 1000] frames per second, got -5"),
+             (dict(start="10", end="5"), "end", "end (5) must come after start (10)"),
+             (dict(timeout_s=0), "timeout_s", "timeout_s must be > 0 seconds, got 0.0"),
+             (dict(start="ten"), "start", "start: expected a frame number (123) or seconds (12.5s), got 'ten'")]
+    for kwargs, parameter, message in cases:
+        with pytest.raises(InputError) as caught:
+            open_source(path, **kwargs)
+        assert str(caught.value) == message and caught.value.parameter == parameter
+        assert "--" not in str(caught.value)
+    import tracker
+
+    with pytest.raises(InputError, match=r"^stride must be a whole number >= 1, got 0$"):
+        next(iter(tracker.track(path, stride=0)))
 
 
 # ------------------------------------------------------------------------------------ folders

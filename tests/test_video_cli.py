@@ -70,7 +70,7 @@ def test_default_detector_short_clip(tmp_path, capsys):
     (["{video}", "--detections", "{tmp}/bad.txt"], "bad.txt:2: non-numeric field"),
     (["{video}", "--onnx", "{tmp}/none.onnx"], "ONNX model not found"),
     (["{video}", "--onnx", "{tmp}/det.txt"], "--onnx"),
-    (["{video}", "--classes", "person"], "only apply with --onnx"),
+    (["{video}", "--classes", "person"], "--classes only applies with an ONNX model"),
     (["{video}", "--end", "ten"], "--end: expected a frame number"),
     (["{video}", "--start", "20", "--end", "10"], "must come after --start"),
     (["{video}", "--stride", "0"], "--stride"),

@@ -49,6 +49,22 @@ def _top_help() -> str:
     return TOP_HELP.format(commands="\n".join(lines))
 
 
+#: library parameter names whose command-line option has another name
+PARAMETER_DESTS = {"timeout_s": "timeout", "retry_backoff_s": "retry_backoff", "overrides": "set"}
+
+
+def flags_of(parser: argparse.ArgumentParser) -> dict:
+    """Library parameter -> the flag that sets it in ``parser`` (``{"stride": "--stride"}``):
+    the library names parameters in its errors, the command line shows its flags."""
+    by_dest = {action.dest: max(action.option_strings, key=len)
+               for action in parser._actions if action.option_strings}  # noqa: SLF001 - argparse has no public list
+    flags = dict(by_dest)
+    for parameter, dest in PARAMETER_DESTS.items():
+        if dest in by_dest:
+            flags[parameter] = by_dest[dest]
+    return flags
+
+
 def _load(module_name: str):
     return importlib.import_module(module_name)
 
@@ -101,7 +117,7 @@ def _main(argv: List[str]) -> int:
     try:
         return int(module.run(args) or 0)
     except InputError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc.for_flags(flags_of(parser))}", file=sys.stderr)
         return exit_codes.BAD_INPUT
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)

@@ -95,3 +95,35 @@ class ConfigBase:
         if unknown:
             raise ValueError(f"unknown {type(self).__name__} key(s) {unknown}; valid keys: {sorted(self.field_names())}")
         return dataclasses.replace(self, **changes)
+
+    def with_overrides(self: T, overrides: Mapping[str, Any]) -> T:
+        """A copy with ``overrides`` applied; a dotted key sets a field of a nested config::
+
+            TrackerConfig().with_overrides({"lost_horizon_s": 6, "motion.measurement_noise": 0.1})
+
+        Raises ``ValueError`` naming the key for an unknown key (listing the valid ones, the
+        nested configs as ``group.<field>``) and for a bad value."""
+        if not isinstance(overrides, Mapping):
+            raise ValueError(f"overrides must be a mapping of setting -> value, got {type(overrides).__name__}")
+        nested_fields = [name for name in self.field_names() if isinstance(getattr(self, name), ConfigBase)]
+        plain: dict = {}
+        nested: dict = {}
+        for key, value in overrides.items():
+            if not isinstance(key, str):
+                raise ValueError(f"override keys must be text, got {key!r}")
+            group, dot, rest = key.partition(".")
+            if dot:
+                if group not in nested_fields:
+                    valid = [n for n in self.field_names() if n not in nested_fields]
+                    raise ValueError(f"unknown {type(self).__name__} setting {key!r}; valid: {', '.join(valid)}, "
+                                     + ", ".join(f"{n}.<field>" for n in nested_fields))
+                nested.setdefault(group, {})[rest] = value
+            else:
+                plain[key] = value
+        try:
+            changed = self.replace(**plain) if plain else self
+            for group, fields in nested.items():
+                changed = dataclasses.replace(changed, **{group: getattr(changed, group).with_overrides(fields)})
+        except (TypeError, OverflowError) as exc:
+            raise ValueError(f"{type(self).__name__}: a value has the wrong type or size ({exc})") from None
+        return changed

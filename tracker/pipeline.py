@@ -43,6 +43,7 @@ from tracker.io.writers import (
     write_summary,
 )
 from tracker.memory import MemoryConfig
+from tracker.status import RunStatus, SourceEnd
 from tracker.motion import MotionConfig
 from tracker.tracks import Tracks
 from tracker.viz import DEFAULT_TRAIL_FRAMES, Annotator
@@ -128,7 +129,7 @@ class IterableSource(FrameSource):
     def _frames(self) -> Iterator[Frame]:
         for i, item in enumerate(self._iterable):
             if self._closed:
-                self.end_reason = "closed"
+                self.end_reason = SourceEnd.CLOSED
                 return
             if isinstance(item, Frame):
                 yield item
@@ -138,7 +139,7 @@ class IterableSource(FrameSource):
             else:
                 ts, image = i / self.info.fps, item
             yield Frame(i, ts, image)
-        self.end_reason = "end"
+        self.end_reason = SourceEnd.END
 
 
 def resolve_detector(detector: Any = None) -> Callable:
@@ -171,7 +172,8 @@ def resolve_embedder(embedder: Any = None):
             model = Embedder.default(threads=EMBEDDER_THREADS)
         except Exception as exc:  # noqa: BLE001 - a missing/foreign weights file or import problem
             if embedder == "on":
-                raise InputError(f"--appearance on: the appearance embedder is not available ({exc})") from None
+                raise InputError(f"appearance on: the appearance embedder is not available ({exc})",
+                                 "appearance") from None
             return None, f"appearance embedder not available ({exc}); tracking by motion only"
         return model.embed, None
     if hasattr(embedder, "embed") and callable(embedder.embed):
@@ -393,10 +395,6 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-EXIT_BY_STATUS = {"completed": 0, "stream ended": 0, "truncated": 3, "stream lost": 3, "SIGINT": 130,
-                  "SIGTERM": 143, "stopped by user": 130, "output error": 2, "crashed": 1}
-
-
 class FileRun:
     """Track a source and write the results as they are produced.
 
@@ -493,8 +491,13 @@ class FileRun:
         return self.session.source.expected_frames()
 
     def stop(self, reason: str) -> None:
-        """Record why the caller stops early (``SIGINT``, ``SIGTERM``, ``stopped by user``)."""
-        self.stop_reason = reason
+        """Record why the caller stops early: a ``RunStatus`` that stops a run (``SIGINT``,
+        ``SIGTERM``, ``stopped by user``)."""
+        status = RunStatus.parse(reason)
+        if status is None or not status.stopped:
+            raise InputError(f"reason must be one of {', '.join(s.value for s in RunStatus if s.stopped)}, "
+                             f"got {reason!r}", "reason")
+        self.stop_reason = status
 
     def __iter__(self) -> Iterator[FrameResult]:
         clock = time.perf_counter
@@ -539,15 +542,10 @@ class FileRun:
             self.abandon(exc)
         return False
 
-    def _status(self, reason: Optional[str]) -> str:
+    def _status(self, reason: Optional[str]) -> RunStatus:
         if reason:
-            return reason
-        end = self.session.source.end_reason
-        if end == "truncated":
-            return "truncated"
-        if end in ("stream ended", "stream lost"):
-            return end
-        return "completed"
+            return RunStatus(reason)
+        return RunStatus.from_source_end(self.session.source.end_reason)
 
     def finish(self, reason: Optional[str] = None) -> dict:
         """Finish every file (final names, closed video) and write the summary. The files are
@@ -569,7 +567,7 @@ class FileRun:
                 for w in self._opened:
                     if not w.finished:
                         w.abandon()
-                return self._write_summary("output error", _describe(exc), final=False)
+                return self._write_summary(RunStatus.OUTPUT_ERROR, _describe(exc), final=False)
             return self._write_summary(status, None, final=True)
         finally:
             self.busy = False
@@ -580,7 +578,7 @@ class FileRun:
         from tracker.detectors import DetectionFileDetector
 
         det, source, last = self.session.detector, self.session.source, self.last_mot_frame
-        if status != "completed" or not isinstance(det, DetectionFileDetector) or last is None \
+        if status != RunStatus.COMPLETED or not isinstance(det, DetectionFileDetector) or last is None \
                 or getattr(source, "end", None) is not None:
             return
         numbered = getattr(source, "indices", None)  # a frame folder: its last frame number
@@ -601,12 +599,12 @@ class FileRun:
                     w.abandon()
                 except OSError:
                     pass
-            status = "output error" if isinstance(error, OutputError) else "crashed"
+            status = RunStatus.OUTPUT_ERROR if isinstance(error, OutputError) else RunStatus.CRASHED
             return self._write_summary(status, _describe(error), final=False)
         finally:
             self.busy = False
 
-    def _write_summary(self, status: str, error: Optional[str], final: bool) -> dict:
+    def _write_summary(self, status: RunStatus, error: Optional[str], final: bool) -> dict:
         s = self.session
         now = time.monotonic()
         elapsed = now - self.started
@@ -615,9 +613,9 @@ class FileRun:
         files["summary"] = self.paths["summary"].name
         stage_total = sum(s.timings.get(k, 0.0) for k in STAGES)
         summary = {
-            "completed": final and status in ("completed", "stream ended"),
+            "completed": final and status.completed,
             "status": status,
-            "exit_code": EXIT_BY_STATUS.get(status, 1),
+            "exit_code": status.exit_code,
             "error": error,
             "source": self.info.to_dict(),
             "frames_processed": self.frames_written,

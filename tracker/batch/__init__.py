@@ -11,9 +11,10 @@
 Library use::
 
     from tracker.batch import BatchRun, LocalEngine, WorkerSettings, expand_sources
+    from tracker.run import OutputSpec, RunSpec
 
     tasks, notes = expand_sources(["videos/", "cams.txt"])
-    settings = WorkerSettings(output_dir="/abs/out", video=False)
+    settings = WorkerSettings(RunSpec(output=OutputSpec(output_dir="/abs/out", video=False)))
     run = BatchRun(tasks, settings, LocalEngine(settings, workers=2))
     for kind, value in run:          # ("frames", n) | ("result", SourceResult)
         ...

@@ -21,7 +21,6 @@ Nothing here prints; errors become a failed ``SourceResult``.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import socket
@@ -34,83 +33,63 @@ from typing import Callable, Dict, List, Optional
 
 from tracker.batch.sources import SourceTask
 from tracker.errors import InputError
+from tracker.run.spec import RunSpec
+from tracker.status import BatchStatus, RunStatus
 
 #: seconds between two progress reports of a worker
 REPORT_EVERY_S = 0.5
 Report = Callable[[int, int], Optional[str]]
 
 DONE, FAILED, INCOMPLETE, STOPPED, SKIPPED, NOT_STARTED = (
-    "done", "failed", "incomplete", "stopped", "skipped", "not started")
+    BatchStatus.DONE, BatchStatus.FAILED, BatchStatus.INCOMPLETE, BatchStatus.STOPPED, BatchStatus.SKIPPED,
+    BatchStatus.NOT_STARTED)
+
+#: the settings that decide a source's results, by the name its summary records (``options.batch``)
+#: -> where the ``RunSpec`` keeps them; thread counts, engines and worker counts are not among them
+_FINGERPRINT = {
+    "video": ("output", "video"), "codec": ("output", "codec"), "trail": ("output", "trail"),
+    "onnx": ("detector", "onnx"), "score_threshold": ("detector", "score_threshold"),
+    "tiles": ("detector", "tiles"), "classes": ("detector", "classes"), "class_names": ("detector", "class_names"),
+    "input_size": ("detector", "input_size"), "onnx_format": ("detector", "onnx_format"),
+    "score_rescale": ("detector", "score_rescale"), "start": ("source", "start"), "end": ("source", "end"),
+    "stride": ("source", "stride"), "fps": ("source", "fps"), "appearance": (None, "appearance"),
+    "associator": (None, "associator"), "overrides": (None, "overrides"),
+}
+#: of those, the ones that decide the results of a MOTChallenge sequence tracked from its det file
+_MOT_FINGERPRINT = ("associator", "overrides", "det_name", "score_threshold", "score_rescale")
 
 
 @dataclass(frozen=True)
 class WorkerSettings:
     """Everything a worker needs to track a source the way ``track SOURCE`` would.
 
-    The fields mirror the options of ``track SOURCE`` (and ``track mot`` for det-file
-    sequences); paths are absolute so that workers on other machines (Ray) find them.
-    ``threads``: onnxruntime intra-op threads of the detector and torch's thread count in the
-    worker (fixed, so numerics do not depend on the machine). ``overrides``: ``--set`` values.
+    spec: the ``RunSpec`` of every source (its source location is set per source; its output
+    folder is the batch folder; paths are absolute so that workers on other machines (Ray) find
+    them). threads: onnxruntime intra-op threads of the detector and torch's thread count in the
+    worker (fixed, so numerics do not depend on the machine). det_name: the detection file of a
+    MOTChallenge sequence folder (``<SEQ>/det/<det_name>``).
     """
 
-    output_dir: str
-    video: bool = True
-    codec: str = "mp4v"
-    trail: int = 20
-    onnx: Optional[str] = None
-    score_threshold: Optional[float] = None
-    tiles: str = "auto"
-    classes: Optional[str] = None
-    class_names: Optional[str] = None
-    input_size: Optional[str] = None
-    onnx_format: str = "auto"
-    score_rescale: str = "auto"
+    spec: RunSpec
     threads: int = 1
-    start: Optional[str] = None
-    end: Optional[str] = None
-    stride: int = 1
-    fps: Optional[float] = None
-    timeout: float = 10.0
-    appearance: str = "auto"
-    associator: str = "default"
-    overrides: Dict[str, object] = field(default_factory=dict)
     det_name: str = "det.txt"
+
+    @property
+    def output_dir(self) -> str:
+        return self.spec.output.output_dir
 
     def fingerprint(self, kind: str) -> dict:
         """The settings that decide a source's results (recorded in its summary; a completed
-        source recorded with other settings is tracked again). Thread counts, engines and
-        worker counts are not among them."""
+        source recorded with other settings is tracked again)."""
+        values = {"det_name": self.det_name}
+        for name, (part, key) in _FINGERPRINT.items():
+            values[name] = getattr(self.spec if part is None else getattr(self.spec, part), key)
         if kind == "mot-det":
-            keys = ("associator", "overrides", "det_name", "score_threshold", "score_rescale")
+            values = {k: values[k] for k in _MOT_FINGERPRINT}
         else:
-            keys = ("video", "codec", "trail", "onnx", "score_threshold", "tiles", "classes", "class_names",
-                    "input_size", "onnx_format", "start", "end", "stride", "fps", "appearance", "associator",
-                    "overrides")
-        values = {k: getattr(self, k) for k in keys}
+            values.pop("det_name")
         values["kind"] = kind
         return json.loads(json.dumps(values, sort_keys=True, default=str))
-
-    def detector_args(self) -> argparse.Namespace:
-        """The detector options as ``track SOURCE`` parses them (for ``build_detector``)."""
-        return argparse.Namespace(
-            threads=self.threads, score_threshold=self.score_threshold, detections=None,
-            onnx=None if self.onnx is None else Path(self.onnx), classes=self.classes,
-            class_names=self.class_names, input_size=self.input_size, onnx_format=self.onnx_format,
-            score_rescale=self.score_rescale)
-
-    def video_overrides(self) -> dict:
-        """``--set`` and ``--associator`` as ``track SOURCE`` applies them to ``video_config``."""
-        out = dict(self.overrides)
-        if self.associator != "default":
-            out.setdefault("associator", self.associator)
-        return out
-
-    def mot_overrides(self) -> dict:
-        """As ``track mot`` builds its ``TrackerConfig`` (plus ``--set``)."""
-        out = dict(self.overrides)
-        if self.associator != "default":
-            out["associator"] = self.associator
-        return out
 
 
 @dataclass
@@ -157,21 +136,9 @@ class SourceResult:
         return out
 
 
-STOPPED_STATUSES = ("SIGINT", "SIGTERM", "stopped by user")
-
-
-def status_of(summary: dict) -> str:
-    """A ``FileRun`` summary -> the source's batch status: ``completed`` -> done; stopped by a
-    signal -> stopped; ``crashed`` -> failed; any other early end (``truncated``, a lost
-    stream...) -> incomplete, with the summary's exit code."""
-    if summary.get("completed") is True:
-        return DONE
-    status = summary.get("status")
-    if status in STOPPED_STATUSES:
-        return STOPPED
-    if status in (None, "crashed"):
-        return FAILED
-    return INCOMPLETE
+def status_of(summary: dict) -> BatchStatus:
+    """A ``FileRun`` summary -> the source's batch status (``BatchStatus.of_run``)."""
+    return BatchStatus.of_run(summary)
 
 
 def worker_id() -> str:
@@ -212,20 +179,9 @@ class Worker:
         """The detector ``track SOURCE`` would build from the same options (loaded once)."""
         if self._detector is None and self._detector_error is None:
             try:
-                from tracker.commands.video import _parse_tiles, build_detector
-                from tracker.detectors import default_detector
+                from tracker.run import build_detector
 
-                s = self.settings
-                detector = build_detector(s.detector_args())
-                if detector is None:  # the embedded detector, as track SOURCE builds it
-                    kwargs = {} if s.score_threshold is None else {"score_threshold": s.score_threshold}
-                    tiles = _parse_tiles(s.tiles)
-                    if tiles != "auto":
-                        kwargs["tiles"] = tiles
-                    try:
-                        detector = default_detector(threads=s.threads, **kwargs)
-                    except ValueError as exc:
-                        raise InputError(f"--tiles/--score-threshold: {exc}") from None
+                detector = build_detector(self.settings.spec.detector)
                 self._detector = detector
                 self.model_loads += 1
             except Exception as exc:  # noqa: BLE001 - kept and raised for every source that needs it
@@ -240,9 +196,9 @@ class Worker:
         if not self._embed_loaded:
             self._embed_loaded = True
             try:
-                from tracker.pipeline import resolve_embedder
+                from tracker.run import build_embedder
 
-                self._embed, self._embed_note = resolve_embedder(self.settings.appearance)
+                self._embed, self._embed_note = build_embedder(self.settings.spec.appearance)
                 if self._embed is not None:
                     self.model_loads += 1
             except Exception as exc:  # noqa: BLE001 - "--appearance on" without a usable embedder
@@ -279,27 +235,24 @@ class Worker:
         return result
 
     def _run_source(self, task: SourceTask, report: Report) -> SourceResult:
-        from tracker.io.sources import open_source
-        from tracker.pipeline import FileRun, video_config
+        from tracker.pipeline import FileRun
+        from tracker.run import build_source, video_tracker_config
 
         s = self.settings
-        overrides = s.video_overrides()
-        try:
-            config = video_config(**overrides)
-        except ValueError as exc:
-            raise InputError(f"--set: {exc}") from None
+        spec = s.spec
+        config = video_tracker_config(spec)
         location = int(task.location) if task.kind == "webcam" else task.location
         # the source first: a missing or damaged one fails before any model is loaded
-        source = open_source(location, start=s.start, end=s.end, stride=s.stride, fps=s.fps, timeout_s=s.timeout)
+        source = build_source(spec.source, location)
         try:
             detector = self.detector()
             embed, note = self.embedder()
-            options = {"start": s.start, "end": s.end, "stride": s.stride, "appearance": s.appearance,
-                       "set": dict(s.overrides), "batch": s.fingerprint(task.kind)}
-            job = FileRun(source, detector, output_dir=Path(s.output_dir) / task.folder, video=s.video,
-                          codec=s.codec, trail_frames=s.trail, config=config,
+            options = {"start": spec.source.start, "end": spec.source.end, "stride": spec.source.stride,
+                       "appearance": spec.appearance, "set": dict(spec.overrides), "batch": s.fingerprint(task.kind)}
+            job = FileRun(source, detector, output_dir=Path(s.output_dir) / task.folder, video=spec.output.video,
+                          codec=spec.output.codec, trail_frames=spec.output.trail, config=config,
                           embedder=embed if embed is not None else "off",
-                          extra_inputs=[s.onnx], options=options)
+                          extra_inputs=[spec.detector.onnx], options=options)
         except BaseException:
             source.close()
             raise
@@ -328,30 +281,29 @@ class Worker:
                                      notes=notes)
 
     def _run_mot(self, task: SourceTask, report: Report) -> SourceResult:
-        from tracker.config import TrackerConfig
         from tracker.io.mot import read_seqinfo, write_mot_results
         from tracker.io.writers import check_not_input, prepare_output_dir, write_summary
         from tracker.mot_runner import track_mot_sequence
+        from tracker.run import mot_tracker_config
 
         s = self.settings
+        det = s.spec.detector
         started_at = _now()
         t0 = time.monotonic()
         seq = Path(task.location)
         info = read_seqinfo(seq)
-        try:
-            config = TrackerConfig(**s.mot_overrides())
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"--set: {exc}") from None
+        config = mot_tracker_config(s.spec)
         out = prepare_output_dir(Path(s.output_dir) / task.folder)
         det_path = seq / "det" / s.det_name
         paths = {"mot": out / f"{info.name}.txt", "summary": out / f"{info.name}.summary.json"}
         check_not_input(list(paths.values()), [det_path, seq / "seqinfo.ini"])
         paths["summary"].unlink(missing_ok=True)  # an old summary would describe a previous run
-        result = track_mot_sequence(seq, config, s.det_name, s.score_threshold, s.score_rescale)
+        result = track_mot_sequence(seq, config, s.det_name, det.score_threshold, det.score_rescale)
         write_mot_results(paths["mot"], result.rows)  # atomic: complete or absent
         seconds = time.monotonic() - t0
         summary = {
-            "completed": True, "status": "completed", "exit_code": 0, "error": None,
+            "completed": True, "status": RunStatus.COMPLETED, "exit_code": RunStatus.COMPLETED.exit_code,
+            "error": None,
             "source": {"kind": "mot-det", "name": info.name, "location": str(seq), "detections": str(det_path),
                        "fps": info.frame_rate, "width": info.width, "height": info.height,
                        "frame_count": info.seq_length},
@@ -360,8 +312,8 @@ class Worker:
             "frames_per_second": round(result.frames / seconds, 3) if seconds > 0 else None,
             "output_dir": str(out), "files": {"mot": paths["mot"].name, "summary": paths["summary"].name},
             "notes": list(result.notes),
-            "options": {"det_name": s.det_name, "min_score": s.score_threshold, "score_rescale": s.score_rescale,
-                        "set": dict(s.overrides), "batch": s.fingerprint(task.kind)},
+            "options": {"det_name": s.det_name, "min_score": det.score_threshold, "score_rescale": det.score_rescale,
+                        "set": dict(s.spec.overrides), "batch": s.fingerprint(task.kind)},
             "tracker_config": config.to_dict(), "started_at": started_at, "finished_at": _now(),
         }
         write_summary(paths["summary"], summary)

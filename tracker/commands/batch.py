@@ -100,61 +100,30 @@ def _absolute(path):
 
 def build_settings(args):
     """Parsed options -> ``WorkerSettings`` (every option error is an ``InputError`` now,
-    before any worker starts)."""
+    before any worker starts): the ``RunSpec`` that ``track SOURCE`` would build from the same
+    options, with absolute paths, sent to every worker."""
     from tracker.batch.engines import available_cpus
     from tracker.batch.worker import WorkerSettings
-    from tracker.commands.video import _parse_overrides, _parse_tiles, build_detector
-    from tracker.config import TrackerConfig
-    from tracker.detectors import SSDLiteConfig
-    from tracker.io.sources import parse_position
-    from tracker.pipeline import video_config
+    from tracker.commands.video import spec_from_args
+    from tracker.run import build_detector, mot_tracker_config, video_tracker_config
 
     _positive(args.workers, "--workers")
     _positive(args.threads, "--threads")
-    _positive(args.stride, "--stride")
-    if args.trail < 0:
-        raise InputError(f"--trail must be >= 0, got {args.trail}")
-    if len(args.codec) != 4:
-        raise InputError(f"--codec must be a four-character code such as mp4v, got {args.codec!r}")
-    if not args.timeout > 0:
-        raise InputError(f"--timeout must be > 0 seconds, got {args.timeout}")
     if args.address and args.engine != "ray":
         raise InputError("--address is for --engine ray (the local engine runs on this machine)")
-    start, end = parse_position(args.start, "--start"), parse_position(args.end, "--end")
-    if start is not None and end is not None and start.unit == end.unit and end.value <= start.value:
-        raise InputError(f"--end ({end}) must come after --start ({start})")
-    if args.fps is not None and not 0 < args.fps <= 1000:
-        raise InputError(f"--fps must be in (0, 1000] frames per second, got {args.fps:g}")
-    overrides = _parse_overrides(args.set)
-    video_overrides = dict(overrides)
-    if args.associator != "default":
-        video_overrides.setdefault("associator", args.associator)
-    try:
-        video_config(**video_overrides)
-        TrackerConfig(**dict(overrides, **({} if args.associator == "default" else {"associator": args.associator})))
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"--set: {exc}") from None
-    tiles = _parse_tiles(args.tiles)
-    if args.onnx is not None and tiles != "auto":
-        raise InputError("--tiles only applies to the embedded detector")
     cpus = available_cpus()
     threads = args.threads or (max(1, cpus // args.workers) if args.workers else 1)
-    settings = WorkerSettings(
-        output_dir=_absolute(args.output_dir), video=not args.no_video, codec=args.codec, trail=args.trail,
-        onnx=_absolute(args.onnx), score_threshold=args.score_threshold, tiles=args.tiles, classes=args.classes,
-        class_names=(_absolute(args.class_names) if args.class_names and Path(args.class_names).is_file()
-                     else args.class_names),
-        input_size=args.input_size, onnx_format=args.onnx_format, score_rescale=args.score_rescale, threads=threads,
-        start=args.start, end=args.end, stride=args.stride, fps=args.fps, timeout=args.timeout,
-        appearance=args.appearance, associator=args.associator, overrides=overrides, det_name=args.det_name)
-    # the detector options, checked as 'track SOURCE' checks them (an ONNX model is loaded once here)
-    if build_detector(settings.detector_args()) is None:
-        try:
-            kw = {} if args.score_threshold is None else {"score_threshold": args.score_threshold}
-            SSDLiteConfig(tiles=None if tiles == "auto" else tiles, **kw)
-        except ValueError as exc:
-            raise InputError(f"--tiles/--score-threshold: {exc}") from None
-    return settings
+    spec = spec_from_args(args, output_dir=_absolute(args.output_dir))
+    class_names = spec.detector.class_names
+    if class_names and Path(class_names).is_file():
+        class_names = _absolute(class_names)
+    spec = spec.replace(detector=spec.detector.replace(onnx=_absolute(spec.detector.onnx), class_names=class_names,
+                                                       threads=threads))
+    video_tracker_config(spec)  # the settings of both kinds of source, checked now
+    mot_tracker_config(spec)
+    if spec.detector.kind == "onnx":
+        build_detector(spec.detector)  # the model loads (checked once here, as 'track SOURCE' checks it)
+    return WorkerSettings(spec=spec, threads=threads, det_name=args.det_name)
 
 
 def run(args) -> int:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from tracker import exit_codes
 from tracker.config import ASSOCIATOR_CHOICES_HELP, ASSOCIATORS
 from tracker.errors import InputError
 from tracker.io.sources import DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF_S
+from tracker.status import RunStatus
 
 DESCRIPTION = """Track people (or your detector's classes) through a video and write the results.
 
@@ -121,127 +121,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_tracker_options(parser)
 
 
-NESTED_CONFIGS = ("motion", "memory")
+def _text(value):
+    return None if value is None else str(value)
 
 
-def _parse_overrides(items) -> dict:
-    """``["lost_horizon_s=4", "motion.measurement_noise=0.1"]`` -> ``{"lost_horizon_s": 4,
-    "motion.measurement_noise": 0.1}`` (values parsed as JSON when they can be)."""
-    from tracker.config import TrackerConfig
+def spec_from_args(args, output_dir=None):
+    """The parsed options of ``track SOURCE`` (and ``track batch``) -> ``RunSpec``.
+    output_dir: the folder to record (default: ``--output-dir``)."""
+    from tracker.run import DetectorSpec, OutputSpec, RunSpec, SourceSpec, parse_settings
 
-    out = {}
-    valid = [v for v in TrackerConfig.field_names() if v not in NESTED_CONFIGS]
-    for item in items:
-        if "=" not in item:
-            raise InputError(f"--set expects KEY=VALUE, got {item!r}")
-        key, value = (s.strip() for s in item.split("=", 1))
-        group = key.split(".", 1)[0] if "." in key else None
-        if (group is None and key not in valid) or (group is not None and group not in NESTED_CONFIGS):
-            raise InputError(f"--set: unknown tracker setting {key!r}; valid: {', '.join(valid)}, "
-                             f"motion.<field>, memory.<field>")
-        try:
-            parsed = json.loads(value)
-        except (ValueError, RecursionError):  # not JSON (or absurdly long/deep): keep the text
-            parsed = value
-        out[key] = parsed
-    return out
-
-
-def _config_with(overrides: dict):
-    """The video tracker config with ``--set`` overrides (``InputError`` for a bad value)."""
-    from tracker.pipeline import video_config
-
-    plain = {k: v for k, v in overrides.items() if "." not in k}
-    try:
-        config = video_config(**plain)
-        for group in NESTED_CONFIGS:
-            fields = {k.split(".", 1)[1]: v for k, v in overrides.items() if k.startswith(group + ".")}
-            if fields:
-                config = config.replace(**{group: getattr(config, group).replace(**fields)})
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"--set: {exc}") from None
-    return config
-
-
-def _parse_tiles(text: str):
-    if text == "auto":
-        return "auto"
-    try:
-        rows, cols = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise InputError(f"--tiles expects RxC (e.g. 1x2) or auto, got {text!r}") from None
-    return rows, cols
-
-
-def build_detector(args):
-    """The detector the options ask for (``InputError`` for a bad option or file)."""
-    from tracker import detectors
-
-    if args.threads is not None and args.threads < 1:
-        raise InputError(f"--threads must be >= 1, got {args.threads}")
-    if args.score_threshold is not None and not 0.0 <= args.score_threshold <= 1.0 and args.detections is None:
-        raise InputError(f"--score-threshold must be in [0, 1], got {args.score_threshold}")
-    onnx_only = [name for name, value in (("--classes", args.classes), ("--class-names", args.class_names),
-                                          ("--input-size", args.input_size)) if value is not None]
-    if onnx_only and args.onnx is None:
-        raise InputError(f"{', '.join(onnx_only)} only apply with --onnx")
-    try:
-        if args.detections is not None:
-            path = args.detections
-            if not path.is_file():
-                raise InputError(f"{path}: detection file not found")
-            return detectors.DetectionFileDetector(path, min_score=args.score_threshold,
-                                                   score_rescale=args.score_rescale)
-        if args.onnx is not None:
-            if not args.onnx.is_file():
-                raise InputError(f"{args.onnx}: ONNX model not found")
-            size = None
-            if args.input_size:
-                parts = args.input_size.lower().split("x")
-                try:
-                    size = int(parts[0]) if len(parts) == 1 else (int(parts[0]), int(parts[1]))
-                except ValueError:
-                    raise InputError(f"--input-size expects N or WxH, got {args.input_size!r}") from None
-            classes = None if args.classes is None else [c.strip() for c in args.classes.split(",") if c.strip()]
-            try:
-                detector = detectors.OnnxDetector(
-                    args.onnx, input_size=size,
-                    score_threshold=ONNX_SCORE_THRESHOLD if args.score_threshold is None else args.score_threshold,
-                    class_names=args.class_names, classes=classes, output_format=args.onnx_format,
-                    threads=args.threads)
-                _check_class_filter(classes, getattr(detector, "class_names", None))
-                return detector
-            except InputError:
-                raise
-            except Exception as exc:  # onnxruntime's own errors for a file that is not a model
-                if isinstance(exc, ValueError):
-                    raise InputError(f"--onnx {args.onnx}: {exc}") from None
-                raise InputError(f"--onnx {args.onnx}: cannot load the model ({type(exc).__name__}: "
-                                 f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
-        return None  # the embedded default, built once the frame size is known
-    except InputError:
-        raise
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
-
-
-def _check_class_filter(classes, names) -> None:
-    """``--classes`` by name needs known class names: checked now, not at the first frame."""
-    if not classes:
-        return
-    by_name = [c for c in classes if not c.lstrip("-").isdigit()]
-    if by_name and names is None:
-        raise InputError(f"--classes {','.join(by_name)}: the model does not name its classes; "
-                         "give --class-names or class ids")
-    unknown = [c for c in by_name if c not in names]
-    if unknown:
-        raise InputError(f"--classes: unknown class name(s) {', '.join(unknown)} (the model's classes: "
-                         f"{', '.join(names[:20])}{' ...' if len(names) > 20 else ''})")
-
-
-#: the default score threshold of a user's ONNX detector in the video command: low, because
-#: the tracker's second association uses the weak boxes (docs/video.md)
-ONNX_SCORE_THRESHOLD = 0.1
+    source = SourceSpec(location=str(getattr(args, "source", "")), start=args.start, end=args.end,
+                        stride=args.stride, fps=args.fps, timeout_s=args.timeout,
+                        retries=getattr(args, "retries", DEFAULT_RETRIES),
+                        retry_backoff_s=getattr(args, "retry_backoff", DEFAULT_RETRY_BACKOFF_S))
+    detector = DetectorSpec(detections=_text(getattr(args, "detections", None)), onnx=_text(args.onnx),
+                            score_threshold=args.score_threshold, tiles=args.tiles, classes=args.classes,
+                            class_names=args.class_names, input_size=args.input_size,
+                            onnx_format=args.onnx_format, score_rescale=args.score_rescale, threads=args.threads)
+    output = OutputSpec(output_dir=_text(args.output_dir if output_dir is None else output_dir),
+                        video=not args.no_video, codec=args.codec, trail=args.trail)
+    return RunSpec(source=source, detector=detector, output=output, appearance=args.appearance,
+                   associator=args.associator, overrides=parse_settings(args.set))
 
 
 def _quiet_opencv() -> None:
@@ -273,36 +173,19 @@ def _check_show() -> None:
 
 def run(args) -> int:
     _quiet_opencv()
-    from tracker.detectors import default_detector
-    from tracker.io.sources import open_source
     from tracker.io.writers import OutputError
     from tracker.pipeline import FileRun, Interrupted, StopSignals
+    from tracker.run import build_detector, build_source, video_tracker_config
 
-    overrides = _parse_overrides(args.set)
-    if args.associator != "default":
-        overrides.setdefault("associator", args.associator)
-    config = _config_with(overrides)
-    if args.trail < 0:
-        raise InputError(f"--trail must be >= 0, got {args.trail}")
-    detector = build_detector(args)
-    tiles = _parse_tiles(args.tiles)
-    source = open_source(args.source, start=args.start, end=args.end, stride=args.stride, fps=args.fps,
-                         timeout_s=args.timeout, retries=args.retries, retry_backoff_s=args.retry_backoff)
+    spec = spec_from_args(args)
+    config = video_tracker_config(spec)
+    detector = build_detector(spec.detector)
+    source = build_source(spec.source)
     try:
-        if detector is None:
-            kwargs = {} if args.score_threshold is None else {"score_threshold": args.score_threshold}
-            if tiles != "auto":  # auto: the detector's own choice for the frame shape
-                kwargs["tiles"] = tiles
-            try:
-                detector = default_detector(threads=args.threads, **kwargs)
-            except ValueError as exc:
-                raise InputError(f"--tiles/--score-threshold: {exc}") from None
-        elif args.tiles != "auto":
-            raise InputError("--tiles only applies to the embedded detector")
         if args.show:
             _check_show()
         options = {"start": args.start, "end": args.end, "stride": args.stride, "appearance": args.appearance,
-                   "set": overrides}
+                   "set": dict(spec.overrides)}
         job = FileRun(source, detector, output_dir=args.output_dir, video=not args.no_video, codec=args.codec,
                       trail_frames=args.trail, config=config, embedder=args.appearance, keep_annotated=args.show,
                       extra_inputs=[args.detections, args.onnx], options=options)
@@ -352,7 +235,7 @@ def run(args) -> int:
         return exit_codes.INTERNAL_ERROR
     late = [n for n in summary.get("notes", []) if n not in shown_notes]
     status = summary["status"]
-    if status == "output error":
+    if status == RunStatus.OUTPUT_ERROR:
         print(f"track: error: {output_error or summary.get('error')}\ntrack: {summary['frames_processed']} frames "
               f"were processed; their results are kept in the .partial files in {summary['output_dir']}/",
               file=sys.stderr)
@@ -361,8 +244,8 @@ def run(args) -> int:
         for note in late:
             print(f"note: {note}", file=sys.stderr)
         print(format_summary(summary))
-    elif status not in ("completed", "stream ended"):
-        print(f"track: {STATUS_TEXT.get(status, status)}", file=sys.stderr)
+    elif not RunStatus(status).completed:
+        print(f"track: {status_text(status)}", file=sys.stderr)
         for note in late:
             print(f"note: {note}", file=sys.stderr)
     return int(summary["exit_code"])
@@ -375,16 +258,10 @@ def _progress(job, quiet: bool):
                 desc=job.info.name, smoothing=0.1)
 
 
-STATUS_TEXT = {
-    "completed": "done",
-    "stream ended": "the stream ended",
-    "truncated": "the video stopped decoding before its end (results cover the frames before)",
-    "stream lost": "the stream stopped and did not come back (results cover the frames before)",
-    "output error": "an output file could not be written (the .partial files keep the results so far)",
-    "SIGINT": "interrupted (Ctrl-C); files finished with the frames processed so far",
-    "SIGTERM": "terminated (SIGTERM); files finished with the frames processed so far",
-    "stopped by user": "stopped from the window; files finished with the frames processed so far",
-}
+def status_text(status: str) -> str:
+    """What ``track`` says for a run summary's ``status``."""
+    known = RunStatus.parse(status)
+    return known.text if known is not None else str(status)
 
 
 def format_summary(s: dict) -> str:
@@ -393,7 +270,7 @@ def format_summary(s: dict) -> str:
     share = s.get("stage_share", {})
     stages = ", ".join(f"{k} {100 * v:.0f}%" for k, v in share.items() if v >= 0.005)
     lines = [
-        f"{STATUS_TEXT.get(s['status'], s['status'])}: {s['frames_processed']} frames, {s['tracks']} tracks, "
+        f"{status_text(s['status'])}: {s['frames_processed']} frames, {s['tracks']} tracks, "
         f"{fps:.1f} frames/s ({stages})",
         f"files in {s['output_dir']}/: " + ", ".join(s["files"].values()),
     ]

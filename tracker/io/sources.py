@@ -41,11 +41,12 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, List, Optional, Union
+from typing import Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
-from tracker.errors import InputError
+from tracker.errors import InputError, parameter_error
+from tracker.status import SourceEnd
 
 DEFAULT_FPS = 30.0
 DEFAULT_TIMEOUT_S = 10.0
@@ -54,6 +55,10 @@ DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_RETRIES = 3
 DEFAULT_RETRY_BACKOFF_S = 1.0
 MAX_RETRY_BACKOFF_S = 30.0
+#: the largest frame rate a source may state or be given (frames/s)
+MAX_FPS = 1000.0
+#: the most reconnection attempts in a row
+MAX_RETRIES = 1000
 #: notes kept about recurring events (reconnections, unreadable images); later ones are counted
 MAX_REPEATED_NOTES = 5
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -102,17 +107,17 @@ def parse_position(text: Union[str, int, float, Position, None], what: str = "po
     if text is None or isinstance(text, Position):
         return text
     if isinstance(text, bool):
-        raise InputError(f"{what}: expected frames (123) or seconds (12.5s), got {text!r}")
+        raise InputError(f"{what}: expected frames (123) or seconds (12.5s), got {text!r}", what)
     if isinstance(text, (int, np.integer)):
         if text < 0:
-            raise InputError(f"{what}: must be >= 0, got {text}")
+            raise InputError(f"{what}: must be >= 0, got {text}", what)
         return Position(float(text), "frames")
     m = _POSITION_RE.match(str(text))
     if not m:
-        raise InputError(f"{what}: expected a frame number (123) or seconds (12.5s), got {text!r}")
+        raise InputError(f"{what}: expected a frame number (123) or seconds (12.5s), got {text!r}", what)
     value, unit = float(m.group(1)), "seconds" if m.group(2) else "frames"
     if unit == "frames" and value != int(value):
-        raise InputError(f"{what}: a frame number must be whole; write seconds with an 's' (e.g. {text}s)")
+        raise InputError(f"{what}: a frame number must be whole; write seconds with an 's' (e.g. {text}s)", what)
     return Position(value, unit)
 
 
@@ -180,10 +185,47 @@ def _check_fps(fps: Optional[float]) -> Optional[float]:
     try:
         fps = float(fps)
     except (TypeError, ValueError):
-        raise InputError(f"--fps must be a number > 0 (frames per second), got {fps!r}") from None
-    if not (math.isfinite(fps) and 0 < fps <= 1000):
-        raise InputError(f"--fps must be in (0, 1000] frames per second, got {fps:g}")
+        raise parameter_error("fps", f"must be a number > 0 (frames per second), got {fps!r}") from None
+    if not (math.isfinite(fps) and 0 < fps <= MAX_FPS):
+        raise parameter_error("fps", f"must be in (0, {MAX_FPS:g}] frames per second, got {fps:g}")
     return fps
+
+
+def check_source_options(start=None, end=None, stride: int = 1, fps: Optional[float] = None,
+                         timeout_s: float = DEFAULT_TIMEOUT_S, retries: int = DEFAULT_RETRIES,
+                         retry_backoff_s: float = DEFAULT_RETRY_BACKOFF_S) -> Tuple[Optional[Position],
+                                                                                     Optional[Position]]:
+    """Check the options of ``open_source`` (``InputError`` naming the parameter) and return
+    ``(start, end)`` as ``Position``s. Used by ``open_source`` and by ``tracker.run.SourceSpec``
+    (so that a batch checks them before any worker starts)."""
+    start_pos = parse_position(start, "start")
+    end_pos = parse_position(end, "end")
+    if start_pos is not None and end_pos is not None and start_pos.unit == end_pos.unit \
+            and end_pos.value <= start_pos.value:
+        raise InputError(f"end ({end_pos}) must come after start ({start_pos})", "end", mentions=("start",))
+    check_stride(stride)
+    _check_fps(fps)
+    _check_stream_options(timeout_s, retries, retry_backoff_s)
+    return start_pos, end_pos
+
+
+def check_stride(stride) -> int:
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise parameter_error("stride", f"must be a whole number >= 1, got {stride!r}")
+    return int(stride)
+
+
+def _check_stream_options(timeout_s, retries, retry_backoff_s) -> Tuple[float, int, float]:
+    timeout_s = _seconds(timeout_s, "timeout_s")
+    if not timeout_s > 0:
+        raise parameter_error("timeout_s", f"must be > 0 seconds, got {timeout_s!r}")
+    if isinstance(retries, bool) or not isinstance(retries, (int, np.integer)) or not 0 <= retries <= MAX_RETRIES:
+        raise parameter_error("retries", f"must be a whole number in [0, {MAX_RETRIES}], got {retries!r}")
+    retry_backoff_s = _seconds(retry_backoff_s, "retry_backoff_s")
+    if not 0 <= retry_backoff_s <= MAX_RETRY_BACKOFF_S:
+        raise parameter_error("retry_backoff_s", f"must be in [0, {MAX_RETRY_BACKOFF_S:g}] seconds, "
+                              f"got {retry_backoff_s!r}")
+    return float(timeout_s), int(retries), float(retry_backoff_s)
 
 
 def is_stream_url(text: str) -> bool:
@@ -206,11 +248,9 @@ class FrameSource:
     info: SourceInfo
 
     def __init__(self, start: Optional[Position] = None, end: Optional[Position] = None, stride: int = 1):
-        if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
-            raise InputError(f"--stride must be a whole number >= 1, got {stride!r}")
         self.start = start
         self.end = end
-        self.stride = int(stride)
+        self.stride = check_stride(stride)
         self.end_reason: Optional[str] = None
         self.skipped = 0
         self.reconnects = 0
@@ -294,7 +334,7 @@ class VideoFileSource(FrameSource):
         fps = self.info.fps
         while not self._closed:
             if stop is not None and index >= stop:
-                self.end_reason = "end"
+                self.end_reason = SourceEnd.END
                 return
             wanted = index >= first and (index - first) % self.stride == 0
             if self._pending is not None:
@@ -308,7 +348,7 @@ class VideoFileSource(FrameSource):
                 count = self.info.frame_count
                 short = count is not None and count - index > max(TRUNCATION_TOLERANCE_FRAMES,
                                                                    TRUNCATION_TOLERANCE_FRACTION * count)
-                self.end_reason = "truncated" if short else "end"
+                self.end_reason = SourceEnd.TRUNCATED if short else SourceEnd.END
                 if short:
                     self.info.notes.append(f"decoding stopped at frame {index + 1} of {count} (1-based, as in the "
                                            "results): the file is damaged or truncated; results cover the frames "
@@ -317,7 +357,7 @@ class VideoFileSource(FrameSource):
             if wanted:
                 yield Frame(index, index / fps, image)
             index += 1
-        self.end_reason = "closed"
+        self.end_reason = SourceEnd.CLOSED
 
     def close(self) -> None:
         super().close()
@@ -386,7 +426,7 @@ class FolderSource(FrameSource):
         cv2 = self._cv2
         for pos in self._wanted():
             if self._closed:
-                self.end_reason = "closed"
+                self.end_reason = SourceEnd.CLOSED
                 return
             index = self.indices[pos]
             if pos == 0 and self._first is not None:
@@ -399,7 +439,7 @@ class FolderSource(FrameSource):
                     self.info.notes.append(f"{self.files[pos]}: unreadable image, skipped")
                 continue
             yield Frame(index, index / self.info.fps, image)
-        self.end_reason = "end"
+        self.end_reason = SourceEnd.END
 
 
 def _frame_numbers(files: List[Path]) -> Optional[List[int]]:
@@ -490,18 +530,9 @@ class LiveSource(FrameSource):
         import cv2
 
         self._cv2 = cv2
-        timeout_s = _seconds(timeout_s, "--timeout")
-        if not timeout_s > 0:
-            raise InputError(f"--timeout must be > 0 seconds, got {timeout_s!r}")
-        if isinstance(retries, bool) or not isinstance(retries, (int, np.integer)) or not 0 <= retries <= 1000:
-            raise InputError(f"--retries must be a whole number in [0, 1000], got {retries!r}")
-        retry_backoff_s = _seconds(retry_backoff_s, "--retry-backoff")
-        if not 0 <= retry_backoff_s <= MAX_RETRY_BACKOFF_S:
-            raise InputError(f"--retry-backoff must be in [0, {MAX_RETRY_BACKOFF_S:g}] seconds, "
-                             f"got {retry_backoff_s!r}")
-        self.retries = int(retries)
-        self.retry_backoff_s = float(retry_backoff_s)
-        self.timeout_s = float(timeout_s)
+        self.timeout_s, self.retries, self.retry_backoff_s = _check_stream_options(timeout_s, retries,
+                                                                                   retry_backoff_s)
+        timeout_s = self.timeout_s
         ms = int(round(timeout_s * 1000))
         self._location = location
         self._params = None
@@ -561,11 +592,11 @@ class LiveSource(FrameSource):
                 if self._closed:
                     break
                 if self._params is None or self._file_done():  # a webcam, or the whole file was served
-                    self.end_reason = "stream ended"
+                    self.end_reason = SourceEnd.STREAM_ENDED
                     return
                 if self._reconnect(index):
                     continue
-                self.end_reason = "stream lost"
+                self.end_reason = SourceEnd.STREAM_LOST
                 return
             self._failures = 0
             now = time.monotonic()
@@ -574,14 +605,14 @@ class LiveSource(FrameSource):
             t = now - self._t0
             pos = {"frames": index, "seconds": t}
             if end is not None and pos[end.unit] >= end.value:
-                self.end_reason = "end"
+                self.end_reason = SourceEnd.END
                 return
             if start is None or pos[start.unit] >= start.value:
                 if kept % self.stride == 0:
                     yield Frame(index, t, image)
                 kept += 1
             index += 1
-        self.end_reason = "closed"
+        self.end_reason = SourceEnd.CLOSED
 
     def _file_done(self) -> bool:
         """A stream that states its frame count (a file over HTTP) and delivered all of it."""
@@ -638,9 +669,9 @@ def _seconds(value, what: str) -> float:
     try:
         seconds = float(value)
     except (TypeError, ValueError):
-        raise InputError(f"{what} must be a number of seconds, got {value!r}") from None
+        raise parameter_error(what, f"must be a number of seconds, got {value!r}") from None
     if not math.isfinite(seconds):
-        raise InputError(f"{what} must be a finite number of seconds, got {value!r}")
+        raise parameter_error(what, f"must be a finite number of seconds, got {value!r}")
     return seconds
 
 
@@ -669,13 +700,9 @@ def open_source(source: Union[str, int, os.PathLike], start=None, end=None, stri
     ``InputError`` with a clear message for a missing/unreadable path, an undecodable file, an
     unanswering stream or a bad option.
     """
-    start_pos = parse_position(start, "--start")
-    end_pos = parse_position(end, "--end")
+    start_pos, end_pos = check_source_options(start, end, stride, fps, timeout_s, retries, retry_backoff_s)
     fps = _check_fps(fps)
     kw = dict(start=start_pos, end=end_pos, stride=stride)
-    if start_pos is not None and end_pos is not None and start_pos.unit == end_pos.unit \
-            and end_pos.value <= start_pos.value:
-        raise InputError(f"--end ({end_pos}) must come after --start ({start_pos})")
     if isinstance(source, bool):
         raise InputError(f"not a source: {source!r}")
     if isinstance(source, (int, np.integer)):

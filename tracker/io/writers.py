@@ -227,6 +227,17 @@ class JsonlWriter(_LineFile):
         self._add([json.dumps(self.record(frame_index, timestamp, tracks), separators=(",", ":")) + "\n"])
 
 
+#: characters of a video codec's FourCC
+FOURCC_LENGTH = 4
+
+
+def check_codec(codec: str) -> str:
+    """``InputError`` (parameter ``codec``) unless ``codec`` is a four-character code."""
+    if not isinstance(codec, str) or len(codec) != FOURCC_LENGTH:
+        raise InputError(f"codec must be a four-character code such as {DEFAULT_CODEC}, got {codec!r}", "codec")
+    return codec
+
+
 class VideoWriter(_Finalizable):
     """Annotated frames to ``<stem>.partial.mp4`` (OpenCV ``VideoWriter``), renamed to
     ``<stem>.mp4`` by ``finish()``. Frames of another size than the first are resized to it."""
@@ -237,8 +248,7 @@ class VideoWriter(_Finalizable):
         self._cv2 = cv2
         self.final = Path(final)
         self.partial = partial_video_path(self.final)
-        if len(codec) != 4:
-            raise InputError(f"--codec must be a four-character code such as mp4v, got {codec!r}")
+        check_codec(codec)
         self.size = (int(size[0]), int(size[1]))
         self.fps = float(fps)
         self._writer = cv2.VideoWriter(str(self.partial), cv2.VideoWriter_fourcc(*codec), self.fps, self.size)
