@@ -60,7 +60,7 @@ def test_mot_root_and_mot_from_frames(tmp_path):
     sequence(tmp_path, "S2", det=False)
     tasks, _ = expand_sources([str(tmp_path)])
     assert [(t.kind, t.folder) for t in tasks] == [("mot-det", "S1"), ("error", "S2")]
-    assert "no det/det.txt" in tasks[1].error and "--mot-from frames" in tasks[1].error
+    assert "no det/det.txt" in tasks[1].error and "mot_from frames" in tasks[1].error
     tasks, _ = expand_sources([str(tmp_path)], mot_from="frames")
     assert [t.kind for t in tasks] == ["frames", "error"] and "img1" in tasks[1].error
 

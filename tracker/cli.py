@@ -50,7 +50,8 @@ def _top_help() -> str:
 
 
 #: library parameter names whose command-line option has another name
-PARAMETER_DESTS = {"timeout_s": "timeout", "retry_backoff_s": "retry_backoff", "overrides": "set"}
+PARAMETER_DESTS = {"timeout_s": "timeout", "retry_backoff_s": "retry_backoff", "overrides": "set", "gt_path": "gt",
+                   "results_path": "results"}
 
 
 def flags_of(parser: argparse.ArgumentParser) -> dict:

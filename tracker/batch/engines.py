@@ -30,7 +30,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from tracker.batch.sources import SourceTask
 from tracker.batch.worker import FAILED, NOT_STARTED, SourceResult, Worker, WorkerSettings
-from tracker.errors import InputError
+from tracker.errors import InputError, parameter_error
 
 ENGINES = ("local", "ray")
 #: seconds between two looks at the workers' progress
@@ -272,7 +272,7 @@ def import_ray():
     try:
         import ray
     except ImportError:
-        raise InputError("--engine ray needs Ray: pip install 'identitrack[ray]' (or pip install ray)") from None
+        raise InputError("engine ray needs Ray: pip install 'identitrack[ray]' (or pip install ray)", "engine") from None
     return ray
 
 
@@ -309,7 +309,7 @@ class RayEngine(Engine):
                 ray.init(num_cpus=self.local_cpus or available_cpus(), **kwargs)
         except (ConnectionError, ValueError, RuntimeError) as exc:
             where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
-            raise InputError(f"--engine ray: cannot start or join {where}: {exc}") from None
+            raise InputError(f"engine ray: cannot start or join {where}: {exc}", "engine") from None
         return True
 
     def run(self, tasks: Sequence[SourceTask]) -> Iterator[Event]:
@@ -320,14 +320,14 @@ class RayEngine(Engine):
             threads = self.settings.threads
             self.cluster_cpus = int(ray.cluster_resources().get("CPU", 0))
             if threads > self.cluster_cpus:
-                raise InputError(f"--threads {threads}: the Ray cluster has {self.cluster_cpus} CPU(s); "
-                                 "a worker could never be placed")
+                raise InputError(f"threads {threads}: the Ray cluster has {self.cluster_cpus} CPU(s); "
+                                 "a worker could never be placed", "threads")
             fit = max(1, self.cluster_cpus // threads)
             pending = schedule(tasks)
             self._reset_counts()
             self.workers = max(1, min(self.requested_workers or fit, fit, len(pending) or 1))
             if self.requested_workers and self.requested_workers > fit:
-                yield "note", (f"--workers {self.requested_workers}: the Ray cluster has room for {fit} worker(s) "
+                yield "note", (f"workers {self.requested_workers}: the Ray cluster has room for {fit} worker(s) "
                                f"of {threads} thread(s) ({self.cluster_cpus} CPUs); using {self.workers}")
             self._coordinator = ray.remote(num_cpus=0)(_Coordinator).remote()
             if self.stop_reason:
@@ -393,9 +393,10 @@ def make_engine(name: str, settings: WorkerSettings, workers: Optional[int] = No
                 address: Optional[str] = None) -> Engine:
     if name == "local":
         if address:
-            raise InputError("--address is for --engine ray (the local engine runs on this machine)")
+            raise InputError("address is for engine ray (the local engine runs on this machine)", "address",
+                             mentions=("engine",))
         return LocalEngine(settings, workers)
     if name == "ray":
         import_ray()
         return RayEngine(settings, workers, address)
-    raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {name!r}")
+    raise parameter_error("engine", f"must be one of {', '.join(ENGINES)}, got {name!r}")

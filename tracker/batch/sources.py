@@ -138,12 +138,12 @@ class _Expander:
     def sequence(self, folder: Path, spec: str) -> None:
         if self.mot_from == "frames":
             if not (folder / "img1").is_dir():
-                self.error(spec, f"{folder}: no img1/ frames to track (--mot-from frames)")
+                self.error(spec, f"{folder}: no img1/ frames to track (mot_from frames)")
             else:
                 self.add("frames", str(folder), spec)
             return
         if not (folder / "det" / self.det_name).is_file():
-            self.error(spec, f"{folder}: no det/{self.det_name} (use --mot-from frames to track its img1/ frames)")
+            self.error(spec, f"{folder}: no det/{self.det_name} (mot_from frames tracks its img1/ frames instead)")
             return
         self.add("mot-det", str(folder), spec)
 

@@ -32,7 +32,7 @@ from tracker.benchmarking.adapters import (
     peers_version,
 )
 from tracker.boxes import xyxy_to_xywh
-from tracker.errors import InputError
+from tracker.errors import InputError, parameter_error
 from tracker.io.mot import DetectionSet, SequenceInfo, find_sequences, load_detections, read_seqinfo, write_mot_results
 
 VIDEO_SUFFIX = ".mp4"
@@ -208,7 +208,7 @@ class BenchSettings:
         if len(set(self.trackers)) != len(self.trackers):
             raise InputError(f"a tracker is listed twice: {', '.join(self.trackers)}")
         if self.min_score is not None and not math.isfinite(self.min_score):
-            raise InputError(f"--min-score must be a finite number, got {self.min_score}")
+            raise parameter_error("min_score", f"must be a finite number, got {self.min_score}")
 
     def to_dict(self) -> dict:
         return {"mot_root": str(self.mot_root), "output_dir": str(self.output_dir), "trackers": list(self.trackers),
@@ -254,7 +254,7 @@ class BenchResult:
 def _select_sequences(settings: BenchSettings) -> Tuple[List[Path], List[str]]:
     root = Path(settings.mot_root)
     if not root.is_dir():
-        raise InputError(f"{root}: not a folder (--mot-root takes a folder of MOTChallenge sequences)")
+        raise InputError(f"mot_root {root}: not a folder (expected a folder of MOTChallenge sequences)", "mot_root")
     folders = find_sequences([root])
     by_name = {f.name: f for f in folders}
     if settings.seqs is not None:
@@ -317,7 +317,8 @@ def run_bench(settings: BenchSettings, progress: Optional[Progress] = None) -> B
                          "ours runs without frames")
             say(notes[-1])
     if settings.video_root is not None and not Path(settings.video_root).is_dir():
-        raise InputError(f"{settings.video_root}: not a folder (--video-root takes a folder of <SEQ>.mp4 files)")
+        raise InputError(f"video_root {settings.video_root}: not a folder (expected a folder of <SEQ>.mp4 files)",
+                         "video_root")
     out_dir = Path(settings.output_dir)
     runs: Dict[str, Dict[str, TrackerRun]] = {t: {} for t in trackers}
     seq_info: Dict[str, dict] = {}

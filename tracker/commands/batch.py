@@ -110,7 +110,8 @@ def build_settings(args):
     _positive(args.workers, "--workers")
     _positive(args.threads, "--threads")
     if args.address and args.engine != "ray":
-        raise InputError("--address is for --engine ray (the local engine runs on this machine)")
+        raise InputError("address is for engine ray (the local engine runs on this machine)", "address",
+                         mentions=("engine",))
     cpus = available_cpus()
     threads = args.threads or (max(1, cpus // args.workers) if args.workers else 1)
     spec = spec_from_args(args, output_dir=_absolute(args.output_dir))

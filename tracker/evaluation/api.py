@@ -10,7 +10,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from tracker.errors import InputError
+from tracker.errors import InputError, parameter_error
 from tracker.evaluation.clear import DEFAULT_IOU_THRESHOLD, compute_clear, match_frames
 from tracker.evaluation.conventions import (
     BENCHMARK_CHOICES,
@@ -182,7 +182,7 @@ def load_ground_truth(gt_root: PathLike, seqs: Optional[Sequence[str]] = None,
     """
     gt_root = Path(gt_root)
     if not gt_root.is_dir():
-        raise InputError(f"{gt_root}: not a folder (--gt-root takes a folder of MOTChallenge sequences)")
+        raise InputError(f"gt_root {gt_root}: not a folder (expected a folder of MOTChallenge sequences)", "gt_root")
     folders = find_sequences([gt_root])
     by_name = {f.name: f for f in folders}
     if seqs is not None:
@@ -268,7 +268,7 @@ def evaluate_trackers(gt_root: PathLike, results: Union[Mapping[str, PathLike], 
         raise InputError("no result folder given")
     for _, path in named:
         if not path.is_dir():
-            raise InputError(f"{path}: not a folder (--results takes a folder of <SEQ>.txt result files)")
+            raise InputError(f"results {path}: not a folder (expected a folder of <SEQ>.txt result files)", "results")
     sequences, warnings = load_ground_truth(gt_root, seqs, config.benchmark)
     settings = {"gt_root": str(gt_root), "sequences": [s.name for s in sequences],
                 "benchmarks": {s.name: s.benchmark for s in sequences}, **config.to_dict()}
@@ -305,13 +305,13 @@ def evaluate_files(gt_path: PathLike, results_path: PathLike, fps: Optional[floa
     config = config or EvalConfig(benchmark=benchmark, reentry_seconds=reentry_seconds)
     gt_path, results_path = Path(gt_path), Path(results_path)
     if fps is not None and not (math.isfinite(fps) and fps > 0):
-        raise InputError(f"--fps must be a number > 0 (frames per second), got {fps}")
+        raise parameter_error("fps", f"must be a number > 0 (frames per second), got {fps}")
     if seq_length is not None and seq_length < 1:
-        raise InputError(f"--seq-length must be >= 1 (frames), got {seq_length}")
+        raise parameter_error("seq_length", f"must be >= 1 (frames), got {seq_length}")
     if not gt_path.is_file():
-        raise InputError(f"{gt_path}: not found (--gt takes a MOTChallenge gt.txt file)")
+        raise InputError(f"gt_path {gt_path}: not found (expected a MOTChallenge gt.txt file)", "gt_path")
     if not results_path.is_file():
-        raise InputError(f"{results_path}: not found (--results takes result files in the single-file form)")
+        raise InputError(f"results_path {results_path}: not found (expected a MOTChallenge result file)", "results_path")
     warnings = []
     seq_name = name or _sequence_name_for(gt_path)
     info = None
@@ -322,7 +322,7 @@ def evaluate_files(gt_path: PathLike, results_path: PathLike, fps: Optional[floa
     frame_rate = fps if fps is not None else (info.frame_rate if info else None)
     if frame_rate is None:
         frame_rate = DEFAULT_FPS
-        warnings.append(f"{gt_path}: no frame rate (--fps, seqinfo.ini); re-entry gaps assume {DEFAULT_FPS:g} fps")
+        warnings.append(f"{gt_path}: no frame rate (fps, seqinfo.ini); re-entry gaps assume {DEFAULT_FPS:g} fps")
     length = seq_length if seq_length is not None else (info.seq_length if info else None)
     gt_table = read_mot_file(gt_path, "gt", length)
     res_table = read_mot_file(results_path, "result", length)

@@ -236,7 +236,7 @@ class DetectionSet:
         if self.rescaled:
             notes.append("scores rescaled to [0, 1] (min-max)")
         if self.below_min_score:
-            notes.append(f"{self.below_min_score} detections below --min-score dropped")
+            notes.append(f"{self.below_min_score} detections below the minimum score dropped")
         if self.duplicates_dropped:
             notes.append(f"{self.duplicates_dropped} duplicate detection rows dropped")
         if self.beyond_length_dropped:

@@ -318,12 +318,12 @@ class VideoFileSource(FrameSource):
             use_fps, origin = fps, "user"
             if container_fps and math.isfinite(container_fps) and container_fps > 0 \
                     and abs(container_fps - fps) > 1e-3:
-                notes.append(f"--fps {fps:g} overrides the file's {container_fps:g} frames/s")
+                notes.append(f"fps {fps:g} overrides the file's {container_fps:g} frames/s")
         elif container_fps and math.isfinite(container_fps) and 0 < container_fps <= 1000:
             use_fps, origin = float(container_fps), "container"
         else:
             use_fps, origin = DEFAULT_FPS, "default"
-            notes.append(f"the file does not state its frame rate; assuming {DEFAULT_FPS:g} frames/s (set --fps)")
+            notes.append(f"the file does not state its frame rate; assuming {DEFAULT_FPS:g} frames/s (set the frame rate: fps, --fps)")
         self.info = SourceInfo("video", _safe_name(path.stem, "video"), str(path), path, use_fps, origin,
                                first.shape[1], first.shape[0], count if count > 0 else None, notes)
 
@@ -397,7 +397,7 @@ class FolderSource(FrameSource):
             use_fps, origin = seq_fps, "seqinfo"
         else:
             use_fps, origin = DEFAULT_FPS, "default"
-            notes.append(f"a folder of images has no frame rate; assuming {DEFAULT_FPS:g} frames/s (set --fps)")
+            notes.append(f"a folder of images has no frame rate; assuming {DEFAULT_FPS:g} frames/s (set the frame rate: fps, --fps)")
         self._first = first
         numbers = _frame_numbers(files)
         if numbers is None:
@@ -549,7 +549,7 @@ class LiveSource(FrameSource):
                 waited = time.monotonic() - started
                 cap.release()
                 raise InputError(f"{shown}: the stream could not be opened after {waited:.1f} s (no answer, refused, "
-                                 f"or not a video stream; --timeout is {timeout_s:g} s)")
+                                 f"or not a video stream; the timeout is {timeout_s:g} s)")
         if not cap.isOpened():
             cap.release()
             raise InputError(f"{shown}: could not open the camera (no such device, or it is busy)")
@@ -640,7 +640,7 @@ class LiveSource(FrameSource):
         self._cap = self._cv2.VideoCapture()  # released, closed: close() still works
         if not self._closed:
             self.info.notes.append(f"{shown}: the stream stopped after {frames_done} frames and did not come back "
-                                   f"({self.retries} reconnection attempt(s), --timeout {self.timeout_s:g} s, "
+                                   f"({self.retries} reconnection attempt(s), timeout {self.timeout_s:g} s, "
                                    f"backoff from {self.retry_backoff_s:g} s); results cover the frames before")
         return False
 

@@ -324,14 +324,14 @@ def prepare_output_dir(folder: Path) -> Path:
     """Create ``folder`` (and parents); ``InputError`` when that is impossible."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise InputError(f"{folder}: exists and is not a folder (--output-dir)")
+        raise InputError(f"output_dir {folder}: exists and is not a folder", "output_dir")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"{folder}: cannot create the output folder ({exc.strerror or exc}); "
-                         "choose one with --output-dir") from None
+        raise InputError(f"output_dir {folder}: cannot create the output folder ({exc.strerror or exc}); "
+                         "choose another one", "output_dir") from None
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"{folder}: the output folder is not writable; choose one with --output-dir")
+        raise InputError(f"output_dir {folder}: the output folder is not writable; choose another one", "output_dir")
     return folder
 
 
