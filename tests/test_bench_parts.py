@@ -81,7 +81,7 @@ def test_docs_sections_are_replaced_independently(tmp_path):
 def test_scaling_run_toy_size(tmp_path, capsys):
     pytest.importorskip("trackers")
     rc = main(["bench", "--scaling", "--objects", "5,10", "--measure-frames", "10", "--soak-frames", "400",
-               "--output-dir", str(tmp_path), "--no-docs", "--quiet"])
+               "--output-dir", str(tmp_path), "--quiet"])
     assert rc == 0
     data = json.loads((tmp_path / "scaling.json").read_text())
     assert set(data["scaling"]["ms_per_frame"]) == {"ours", "sort", "assignment"}
@@ -92,6 +92,6 @@ def test_scaling_run_toy_size(tmp_path, capsys):
 
 def test_bench_input_errors(tmp_path):
     assert main(["bench", "--output-dir", str(tmp_path)]) == 2  # no --mot-root
-    assert main(["bench", "--mot-root", str(tmp_path / "nope"), "--output-dir", str(tmp_path), "--no-docs"]) == 2
+    assert main(["bench", "--mot-root", str(tmp_path / "nope"), "--output-dir", str(tmp_path)]) == 2
     assert main(["bench", "--mot-root", str(tmp_path), "--trackers", "ours,deepsort", "--output-dir",
-                 str(tmp_path), "--no-docs"]) == 2
+                 str(tmp_path)]) == 2

@@ -18,7 +18,7 @@ def test_bench_smoke_one_sequence_ours_only(tmp_path):
     out = tmp_path / "bench"
     proc = subprocess.run(
         [sys.executable, "-m", "tracker.cli", "bench", "--mot-root", str(MOT_ROOT), "--seqs", "TUD-Campus",
-         "--trackers", "ours", "--output-dir", str(out), "--no-docs", "--quiet"],
+         "--trackers", "ours", "--output-dir", str(out), "--quiet"],
         cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "| ours |" in proc.stdout
@@ -33,5 +33,13 @@ def test_bench_smoke_one_sequence_ours_only(tmp_path):
     assert data["fairness"] and data["machine"]["cpu_count"]
     assert (out / "ours" / "TUD-Campus.txt").stat().st_size > 0
     assert (out / "bench.png").read_bytes()[:4] == b"\x89PNG"
-    # --no-docs: the generated benchmark page is left alone
+    # without --docs the checkout's generated benchmark page is left alone (it used to be rewritten)
+    assert (DOCS.read_bytes() if DOCS.is_file() else None) == docs_before
+    page = tmp_path / "page.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", "bench", "--mot-root", str(MOT_ROOT), "--seqs", "TUD-Campus",
+         "--trackers", "ours", "--output-dir", str(out), "--docs", str(page), "--quiet"],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "| ours |" in page.read_text() and f"--docs {page}" in page.read_text()
     assert (DOCS.read_bytes() if DOCS.is_file() else None) == docs_before

@@ -14,10 +14,6 @@ from typing import List, Optional
 from tracker.errors import InputError
 from tracker.io.mot import SCORE_RESCALE_MODES
 
-#: the generated benchmark page of a source checkout (None for an installed package without docs/).
-_CHECKOUT_DOCS = Path(__file__).resolve().parents[2] / "docs"
-DEFAULT_DOCS = _CHECKOUT_DOCS / "benchmarks.md" if _CHECKOUT_DOCS.is_dir() else None
-
 DESCRIPTION = """Benchmark ours against the established trackers, side by side, on identical detections.
 
 Accuracy run (the default): runs each tracker of --trackers (ours = the default tracker as
@@ -34,22 +30,22 @@ one (fewer images than seqLength) does not. Without frames BoT-SORT runs without
 
 Writes DIR/bench.json (every number, settings, fairness statements, machine), DIR/bench.png
 (combined scores and speed), DIR/bench_per_sequence.png, DIR/eval.json (the full evaluation),
-and rewrites the accuracy section of the benchmark page (--docs, default docs/benchmarks.md of
-the source checkout; --no-docs to leave it alone) with the table, settings and date.
+and, with --docs PATH (e.g. docs/benchmarks.md of a checkout), rewrites the accuracy section of
+that page with the table, settings and date. Without --docs no page is touched.
 
 Scaling run (--scaling): time per frame of ours and SORT for 10..400 objects per frame on
 synthetic crossing scenes, next to the assignment alone, and resident memory of ours over a
 --soak-frames stream (default 100,000); writes DIR/scaling.json and DIR/scaling.png (DIR
-default: bench_scaling) and the scaling section of the benchmark page.
+default: bench_scaling) and, with --docs PATH, the scaling section of that page.
 
 These are benchmarks: they print numbers and never fail on a number.
 
 examples:
-  track bench --mot-root ../shared/data/mot --output-dir bench
+  track bench --mot-root ../shared/data/mot --output-dir bench --docs docs/benchmarks.md
   track bench --mot-root ../shared/data/mot --video-root ../shared/data/video --output-dir bench_video \\
       --seqs TUD-Campus,TUD-Stadtmitte,PETS09-S2L1,MOT17-09-FRCNN
-  track bench --mot-root ../shared/data/mot --seqs TUD-Campus --trackers ours --output-dir /tmp/b --no-docs
-  track bench --scaling --soak-frames 20000 --output-dir /tmp/scaling --no-docs"""
+  track bench --mot-root ../shared/data/mot --seqs TUD-Campus --trackers ours --output-dir /tmp/b
+  track bench --scaling --soak-frames 20000 --output-dir /tmp/scaling"""
 
 
 def _csv(text: str) -> List[str]:
@@ -75,9 +71,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="do not give ours the appearance embedder even when frames exist")
     parser.add_argument("--output-dir", type=Path, metavar="DIR", help="where results, bench.json and plots go")
     docs = parser.add_mutually_exclusive_group()
-    docs.add_argument("--docs", type=Path, default=DEFAULT_DOCS, metavar="PATH",
-                      help=f"benchmark page to update (default: {DEFAULT_DOCS})")
-    docs.add_argument("--no-docs", action="store_true", help="do not touch the benchmark page")
+    docs.add_argument("--docs", type=Path, metavar="PATH",
+                      help="a benchmark page (markdown) whose section this run rewrites (default: none)")
+    docs.add_argument("--no-docs", action="store_true", help=argparse.SUPPRESS)  # the default since --docs
     parser.add_argument("--scaling", action="store_true", help="run the synthetic scaling and memory benchmark instead")
     parser.add_argument("--objects", type=lambda s: [int(v) for v in _csv(s)], default=list(DEFAULT_OBJECTS),
                         metavar="N1,N2", help="objects per frame for --scaling (default: 10,25,50,100,200,400)")
@@ -117,11 +113,14 @@ def _command_line(args) -> str:
             parts.append("--no-appearance")
     if args.output_dir:
         parts += ["--output-dir", str(args.output_dir)]
+    if args.docs:
+        parts += ["--docs", str(args.docs)]
     return " ".join(shlex.quote(p) for p in parts)
 
 
 def _docs_path(args) -> Optional[Path]:
-    return None if args.no_docs else args.docs
+    """The page to rewrite: only one given with ``--docs`` (never a file of the installed package)."""
+    return args.docs
 
 
 def _progress(args):
