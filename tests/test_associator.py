@@ -294,3 +294,23 @@ def test_appearance_is_used_only_by_a_model_trained_with_it():
         assert tok.pairs[0, 0, 9] == float(trained_with) and tok.track_globals[0, 13] == float(trained_with)
         cost, max_cost = assoc.cost([track], dets, np.array([0, 1]), Stage.FIRST, ctx)
         assert np.isfinite(cost).all()
+
+
+def test_pair_costs_say_dense_or_sparse_and_assign_the_same():
+    """``Associator.cost`` returns ``PairCosts``: a dense matrix or a sparse one listing the
+    only allowed pairs; both assign by Hungarian matching under ``max_cost``. Hand-made 2x3
+    problem: track 0 fits detection 1 (0.1), track 1 fits detection 0 (0.2); detection 2 is
+    allowed only for track 0 at 0.95, above the ceiling 0.9."""
+    from scipy.sparse import coo_matrix
+
+    from tracker.association.base import PairCosts
+
+    dense = PairCosts(np.array([[0.5, 0.1, 0.95], [0.2, 0.7, 2.0]]), 0.9)
+    sparse = PairCosts(coo_matrix(([0.5, 0.1, 0.95, 0.2, 0.7], ([0, 0, 0, 1, 1], [0, 1, 2, 0, 1])), shape=(2, 3)), 0.9)
+    assert not dense.is_sparse and sparse.is_sparse and dense.size == sparse.size == 6
+    for costs in (dense, sparse):
+        matches, unmatched_tracks, unmatched_dets = costs.assign()
+        assert sorted(map(tuple, np.asarray(matches).tolist())) == [(0, 1), (1, 0)]
+        assert list(unmatched_tracks) == [] and list(unmatched_dets) == [2]
+    cost, ceiling = dense  # unpacks as (costs, max_cost)
+    assert ceiling == 0.9 and cost.shape == (2, 3)

@@ -83,3 +83,30 @@ def test_supervision_duck_typed_conversion():
 
     det = Detections.from_supervision(FakeSv())
     assert det.class_ids.tolist() == [2] and det.scores[0] == pytest.approx(0.8)
+
+
+def test_detections_data_is_row_aligned_set_at_construction_and_sliced():
+    """``data`` columns travel with their rows through every view; a detection file's source
+    lines stay joined to their boxes (they used to be written in after construction and not
+    sliced: ``d[mask].data["lines"]`` kept every row)."""
+    d = Detections(np.array([[0, 0, 1, 1], [1, 1, 3, 3], [2, 2, 5, 5]]), data={"lines": [4, 7, 9]})
+    assert d[np.array([True, False, True])].data["lines"].tolist() == [4, 9]
+    assert d[1:].data["lines"].tolist() == [7, 9]
+    assert d[[2, 0]].data["lines"].tolist() == [9, 4]
+    assert d.clip_to(2.5, 2.5).data["lines"].tolist() == [4, 7, 9]  # all three keep some area
+    assert d.clip_to(0.5, 0.5).data["lines"].tolist() == [4]  # only the first keeps area
+    assert d.with_embeddings(np.eye(3)).data["lines"].tolist() == [4, 7, 9]
+    with pytest.raises(ValueError, match="read-only"):
+        d.data["lines"][0] = 5
+    with pytest.raises(ValueError, match=r"data\['lines'\] must have one entry per detection"):
+        Detections(np.array([[0, 0, 1, 1]]), data={"lines": [1, 2]})
+
+
+def test_detection_file_rows_carry_their_line_numbers(tmp_path):
+    from tracker.io.mot import load_detections
+
+    path = tmp_path / "det.txt"
+    path.write_text("1,-1,0,0,10,10,0.9\n1,-1,20,0,10,10,0.2\n2,-1,0,0,10,10,0.8\n")
+    frame1 = load_detections(path).get(1)
+    assert frame1.data["lines"].tolist() == [1, 2]
+    assert frame1[frame1.scores > 0.5].data["lines"].tolist() == [1]

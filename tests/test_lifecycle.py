@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from tracker import Detections, Tracker, TrackerConfig, TrackState
+from tracker.association.base import AssociationContext, Stage
 
 BOX = np.array([[100.0, 100.0, 140.0, 200.0]])
 
@@ -121,3 +122,36 @@ def test_config_validation_lists_valid_keys():
     assert nested.motion.velocity_noise == 0.3
     with pytest.raises(ValueError, match="valid keys"):
         TrackerConfig.from_dict({"motion": {"speed": 1}})
+
+
+def stream(n_frames, offset, scale):
+    """Two people walking across each other (boxes in pixels x scale)."""
+    for f in range(n_frames):
+        a = np.array([offset + 8 * f, 100, offset + 8 * f + 40, 190]) * scale
+        b = np.array([offset + 300 - 8 * f, 110, offset + 340 - 8 * f, 200]) * scale
+        yield Detections(np.stack([a, b]), np.array([0.9, 0.85]))
+
+
+def run_stream(tracker, frames, fps, **kw):
+    return [tracker.update(dets, timestamp=i / fps, **kw) for i, dets in enumerate(frames)]
+
+
+def test_reset_forgets_everything_a_new_stream_must_not_inherit():
+    """After ``reset()`` a tracker behaves on a new stream exactly like a new tracker (only its
+    IDs go on counting): the previous stream's image size and the Transformer's box extent are
+    forgotten too, so the associator scores the new stream's pairs as a new tracker does."""
+    used = Tracker(TrackerConfig())
+    first = run_stream(used, list(stream(30, 0, 4.0)), 30, image_size=(3840, 2160))  # a 4K stream
+    issued = max(int(t.track_ids.max()) for t in first if len(t))
+    used.reset()
+    assert used.frame_index == -1 and used.live_track_count == 0
+    fresh = Tracker(TrackerConfig())
+    b = list(stream(12, 20, 1.0))  # a small stream that states no image size
+    got, want = run_stream(used, b[:-1], 30), run_stream(fresh, b[:-1], 30)
+    for g, w in zip(got, want):
+        assert (g.track_ids - issued).tolist() == w.track_ids.tolist()
+        np.testing.assert_array_equal(g.xyxy, w.xyxy)
+    rows, ctx = np.arange(2), AssociationContext(11 / 30)
+    cost_used = used.associator.cost(used._tracks, b[-1], rows, Stage.FIRST, ctx)
+    cost_fresh = fresh.associator.cost(fresh._tracks, b[-1], rows, Stage.FIRST, ctx)
+    np.testing.assert_allclose(cost_used.costs, cost_fresh.costs, rtol=0, atol=1e-12)

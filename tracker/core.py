@@ -26,7 +26,6 @@ from typing import Callable, List, Optional, Sequence
 import numpy as np
 
 from tracker import motion
-from tracker.assignment import linear_assignment, sparse_linear_assignment
 from tracker.association import AssociationContext, Associator, Stage, make_associator
 from tracker.boxes import cxcywh_to_xyxy, xyxy_to_cxcywh
 from tracker.config import TrackerConfig
@@ -126,11 +125,17 @@ class Tracker:
         return len(self._tracks)
 
     def reset(self) -> None:
-        """Forget all tracks and the memory (IDs keep counting up: never reused)."""
+        """Start a new stream: forget the tracks, the memory, the clock, the image size and what
+        the associator learned of the previous stream (IDs keep counting up: never reused)."""
         self._tracks = []
         self.memory = IdentityMemory(self.config.memory)
         self._frame_index = -1
         self._time = None
+        self._image_size = None
+        self._lost_entries = None
+        reset = getattr(self.associator, "reset", None)  # a user's associator may keep no state
+        if callable(reset):
+            reset()
 
     def update(self, detections: Detections, frame: Optional[np.ndarray] = None,
                timestamp: Optional[float] = None, image_size: Optional[tuple] = None) -> Tracks:
@@ -237,11 +242,7 @@ class Tracker:
 
     def _associate(self, tracks: Sequence[_Track], detections: Detections, det_rows: np.ndarray, stage: Stage,
                    context: AssociationContext):
-        cost, max_cost = self.associator.cost(tracks, detections, det_rows, stage, context)
-        if hasattr(cost, "tocoo"):  # a scipy.sparse matrix: unlisted pairs are forbidden
-            coo = cost.tocoo()
-            return sparse_linear_assignment(coo.row, coo.col, coo.data, coo.shape, max_cost)
-        return linear_assignment(cost, max_cost)
+        return self.associator.cost(tracks, detections, det_rows, stage, context).assign()
 
     def _apply(self, tracks: Sequence[_Track], detections: Detections, det_rows: np.ndarray,
                matches: np.ndarray, now: float) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import numpy as np
 
@@ -11,6 +11,22 @@ from tracker.boxes import xywh_to_xyxy, xyxy_to_xywh
 
 def _first_bad_row(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
+
+
+def _row_columns(data: Any, n: int) -> dict:
+    """``data`` -> ``{name: (n, ...) array copy}``; ``ValueError`` for a column of another length."""
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise ValueError(f"Detections.data must be a mapping of name -> (N, ...) array, got {type(data).__name__}")
+    columns = {}
+    for name, values in data.items():
+        column = np.array(values, copy=True)
+        if column.ndim == 0 or len(column) != n:
+            raise ValueError(f"Detections.data[{name!r}] must have one entry per detection (N={n}), "
+                             f"got shape {column.shape}")
+        columns[str(name)] = column
+    return columns
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,6 +42,8 @@ class Detections:
             embedder).
         index: (N,) int64 row index of each detection in the caller's original input; it
             survives slicing so a track can be joined back to its detection.
+        data: extra per-detection columns, ``{name: (N, ...) array}`` (e.g. the source lines
+            of a detection file), given at construction and sliced with the rows.
 
     Arrays are copied on construction and made read-only: the caller's arrays are never
     mutated and a ``Detections`` never changes after it is built.
@@ -36,7 +54,7 @@ class Detections:
     class_ids: np.ndarray = None  # type: ignore[assignment]
     embeddings: Optional[np.ndarray] = None
     index: np.ndarray = None  # type: ignore[assignment]
-    data: dict = field(default_factory=dict)
+    data: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         xyxy = np.array(self.xyxy, dtype=np.float32, copy=True)
@@ -78,13 +96,16 @@ class Detections:
             bad = ~np.all(np.isfinite(embeddings), axis=1)
             if bad.any():
                 raise ValueError(f"Detections row {_first_bad_row(bad)}: embedding is not finite")
-        for arr in (xyxy, scores, class_ids, index) + ((embeddings,) if embeddings is not None else ()):
+        data = _row_columns(self.data, n)
+        for arr in (xyxy, scores, class_ids, index) + ((embeddings,) if embeddings is not None else ()) \
+                + tuple(data.values()):
             arr.setflags(write=False)
         object.__setattr__(self, "xyxy", xyxy)
         object.__setattr__(self, "scores", scores)
         object.__setattr__(self, "class_ids", class_ids)
         object.__setattr__(self, "index", index)
         object.__setattr__(self, "embeddings", embeddings)
+        object.__setattr__(self, "data", data)
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -110,9 +131,11 @@ class Detections:
         if not isinstance(key_arr, slice) and key_arr.dtype == bool and len(key_arr) != len(self):
             raise ValueError(f"boolean mask has {len(key_arr)} entries for {len(self)} detections")
         emb = None if self.embeddings is None else self.embeddings[key_arr]
-        return Detections(
-            self.xyxy[key_arr], self.scores[key_arr], self.class_ids[key_arr], emb, self.index[key_arr], dict(self.data)
-        )
+        return Detections(self.xyxy[key_arr], self.scores[key_arr], self.class_ids[key_arr], emb, self.index[key_arr],
+                          self._data_rows(key_arr))
+
+    def _data_rows(self, key) -> dict:
+        return {name: column[key] for name, column in self.data.items()}
 
     def to_xywh(self) -> np.ndarray:
         """(N, 4) float64 MOTChallenge ``x, y, w, h`` pixel boxes."""
@@ -135,7 +158,8 @@ class Detections:
         clipped[:, [1, 3]] = np.clip(clipped[:, [1, 3]], 0, height)
         keep = (clipped[:, 2] > clipped[:, 0]) & (clipped[:, 3] > clipped[:, 1])
         emb = None if self.embeddings is None else self.embeddings[keep]
-        return Detections(clipped[keep], self.scores[keep], self.class_ids[keep], emb, self.index[keep], dict(self.data))
+        return Detections(clipped[keep], self.scores[keep], self.class_ids[keep], emb, self.index[keep],
+                          self._data_rows(keep))
 
     # ------------------------------------------------------------------ supervision
     @classmethod

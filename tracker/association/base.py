@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Optional, Protocol, Sequence, Tuple
+from typing import NamedTuple, Optional, Protocol, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -50,9 +50,45 @@ def classes_differ(tracks: Sequence[TrackLike], detections: Detections, det_rows
     return np.array([t.class_id for t in tracks])[:, None] != detections.class_ids[det_rows][None, :]
 
 
+class PairCosts(NamedTuple):
+    """What an associator returns for T tracks x K detections: lower is better; pairs above
+    ``max_cost`` never match.
+
+    costs: a dense (T, K) float array of finite costs, or, for crowds too large for a dense
+    matrix, a ``scipy.sparse.coo_matrix`` (T, K) listing the only pairs that may match (every
+    unlisted pair is forbidden). ``is_sparse`` says which. Unpacks as ``costs, max_cost``.
+    """
+
+    costs: Union[np.ndarray, "scipy.sparse.coo_matrix"]  # noqa: F821 - scipy is imported where it is built
+    max_cost: float
+
+    @property
+    def is_sparse(self) -> bool:
+        return not isinstance(self.costs, np.ndarray)
+
+    @property
+    def size(self) -> int:
+        """T x K: the number of pairs scored."""
+        rows, cols = self.costs.shape
+        return rows * cols
+
+    def assign(self):
+        """Hungarian matching under ``max_cost``: ``(matches (M, 2) [track, detection],
+        unmatched tracks, unmatched detections)`` (see ``tracker.assignment``)."""
+        from tracker.assignment import linear_assignment, sparse_linear_assignment
+
+        if self.is_sparse:
+            coo = self.costs.tocoo()
+            return sparse_linear_assignment(coo.row, coo.col, coo.data, coo.shape, self.max_cost)
+        return linear_assignment(self.costs, self.max_cost)
+
+
 class Associator(Protocol):
     def cost(self, tracks: Sequence[TrackLike], detections: Detections, det_rows: np.ndarray, stage: Stage,
-             context: AssociationContext) -> Tuple[np.ndarray, float]:
-        """Return ``(cost (T, K), max_cost)`` for tracks x ``detections[det_rows]``: finite
-        costs, lower is better; pairs above ``max_cost`` never match."""
+             context: AssociationContext) -> PairCosts:
+        """Return ``PairCosts`` for tracks x ``detections[det_rows]``."""
+        ...
+
+    def reset(self) -> None:
+        """Forget what was learned of the previous stream (e.g. the extent of its boxes)."""
         ...

@@ -2,11 +2,11 @@
 fused with appearance distance."""
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import Sequence
 
 import numpy as np
 
-from tracker.association.base import AssociationContext, Stage, TrackLike, classes_differ
+from tracker.association.base import AssociationContext, PairCosts, Stage, TrackLike, classes_differ
 from tracker.boxes import iou_matrix, iou_pairs, overlapping_pairs
 from tracker.config import TrackerConfig
 from tracker.detections import Detections
@@ -24,21 +24,24 @@ class IouAssociator:
         self.config = config
 
     def cost(self, tracks: Sequence[TrackLike], detections: Detections, det_rows: np.ndarray, stage: Stage,
-             context: AssociationContext) -> Tuple[np.ndarray, float]:
+             context: AssociationContext) -> PairCosts:
         cfg = self.config
         min_iou = {Stage.FIRST: cfg.first_match_iou, Stage.SECOND: cfg.second_match_iou,
                    Stage.TENTATIVE: cfg.tentative_match_iou}[stage]
         max_cost = 1.0 - min_iou
         if len(tracks) == 0 or len(det_rows) == 0:
-            return np.zeros((len(tracks), len(det_rows))), max_cost
+            return PairCosts(np.zeros((len(tracks), len(det_rows))), max_cost)
         if len(tracks) * len(det_rows) > DENSE_PAIR_LIMIT:
-            return self._sparse_cost(tracks, detections, det_rows, stage), max_cost
+            return PairCosts(self._sparse_cost(tracks, detections, det_rows, stage), max_cost)
         iou = iou_matrix(np.stack([t.xyxy for t in tracks]), detections.xyxy[det_rows])
         fuse = cfg.fuse_score and stage != Stage.SECOND
         cost = 1.0 - (iou * detections.scores[det_rows][None, :] if fuse else iou)
         if stage != Stage.SECOND and cfg.appearance_weight > 0 and detections.embeddings is not None:
             cost = self._with_appearance(cost, iou, tracks, detections.embeddings[det_rows])
-        return np.where(classes_differ(tracks, detections, det_rows), FORBIDDEN_COST, cost), max_cost
+        return PairCosts(np.where(classes_differ(tracks, detections, det_rows), FORBIDDEN_COST, cost), max_cost)
+
+    def reset(self) -> None:
+        """Nothing to forget: the core keeps no state between frames."""
 
     def _with_appearance(self, cost, iou, tracks, det_emb) -> np.ndarray:
         cfg = self.config

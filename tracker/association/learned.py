@@ -31,7 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tracker.association.base import AssociationContext, Stage, TrackLike, classes_differ
+from tracker.association.base import AssociationContext, PairCosts, Stage, TrackLike, classes_differ
 from tracker.association.iou import IouAssociator
 from tracker.association.transformer import TransformerAssociator
 from tracker.detections import Detections
@@ -60,18 +60,21 @@ class LearnedAssociator:
 
     def cost(self, tracks: Sequence[TrackLike], detections: Detections, det_rows: np.ndarray, stage: Stage,
              context: AssociationContext):
-        core_cost, core_ceiling = self.core.cost(tracks, detections, det_rows, stage, context)
-        if (stage == Stage.SECOND or hasattr(core_cost, "tocoo") or core_cost.size == 0
-                or core_cost.size > self.config.transformer_max_pairs):
-            return core_cost, core_ceiling  # the core alone (also crowds beyond the training data)
+        core = self.core.cost(tracks, detections, det_rows, stage, context)
+        if stage == Stage.SECOND or core.is_sparse or core.size == 0 or core.size > self.config.transformer_max_pairs:
+            return core  # the core alone (also crowds beyond the training data)
         learned_cost, learned_ceiling = self.transformer.cost(tracks, detections, det_rows, stage, context)
-        return blend_costs(core_cost, core_ceiling, learned_cost, learned_ceiling, self.config.transformer_weight,
+        return blend_costs(core.costs, core.max_cost, learned_cost, learned_ceiling, self.config.transformer_weight,
                            classes_differ(tracks, detections, det_rows))
+
+    def reset(self) -> None:
+        self.core.reset()
+        self.transformer.reset()
 
 
 def blend_costs(core_cost: np.ndarray, core_ceiling: float, learned_cost: np.ndarray, learned_ceiling: float,
                 weight: float, forbidden: np.ndarray):
-    """-> (blended cost (T, N), ceiling 1.0).
+    """-> ``PairCosts``: blended cost (T, N), ceiling 1.0.
 
     ``(1 - weight) * min(core / core_ceiling, clip) + weight * min(learned / learned_ceiling,
     clip)``. Each term is 1 at its own ceiling. ``forbidden`` (T, N) pairs (different classes)
@@ -79,4 +82,4 @@ def blend_costs(core_cost: np.ndarray, core_ceiling: float, learned_cost: np.nda
     core_n = np.minimum(core_cost / max(core_ceiling, 1e-12), NORMALIZED_COST_CLIP)
     learned_n = np.minimum(learned_cost / max(learned_ceiling, 1e-12), NORMALIZED_COST_CLIP)
     blended = (1.0 - weight) * core_n + weight * learned_n
-    return np.where(forbidden, FORBIDDEN, blended), BLENDED_CEILING
+    return PairCosts(np.where(forbidden, FORBIDDEN, blended), BLENDED_CEILING)

@@ -20,7 +20,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from tracker.association.base import AssociationContext, Stage, TrackLike, classes_differ
+from tracker.association.base import AssociationContext, PairCosts, Stage, TrackLike, classes_differ
 from tracker.association.iou import DENSE_PAIR_LIMIT, IouAssociator
 from tracker.association.tokens import HISTORY_LEN, AssociationTokens, build_tokens
 from tracker.detections import Detections
@@ -31,6 +31,8 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "models" / "associator"
 SHIPPED = {"default": "associator.npz"}
 DEFAULT_MIN_PROBABILITY = 0.3
 MIN_PROBABILITY_FLOOR = 1e-6  # probabilities are clipped here before the log (finite costs)
+#: the box extent (width, height, pixels) assumed before any box is seen when no image size is known
+INITIAL_EXTENT = (1.0, 1.0)
 NEG = -1e4
 LN_EPS = 1e-5
 
@@ -233,7 +235,7 @@ class TransformerAssociator:
         self.metadata = dict(metadata or {})
         self.history_len = int(self.metadata.get("history_len", HISTORY_LEN))
         self.image_size = image_size
-        self._extent = np.array([1.0, 1.0])
+        self._extent = np.array(INITIAL_EXTENT)
         self._fallback = IouAssociator(config)
 
     @classmethod
@@ -275,9 +277,13 @@ class TransformerAssociator:
         min_p = self.min_probability
         max_cost = float(-np.log(min_p))
         if len(tracks) == 0 or len(det_rows) == 0:
-            return np.zeros((len(tracks), len(det_rows))), max_cost
+            return PairCosts(np.zeros((len(tracks), len(det_rows))), max_cost)
         if len(tracks) * len(det_rows) > DENSE_PAIR_LIMIT:  # huge frames: the sparse IoU path
             return self._fallback.cost(tracks, detections, det_rows, stage, context)
         pair, _, _ = self.probabilities(tracks, detections, det_rows, stage, context)
         cost = -np.log(np.maximum(pair.astype(np.float64), MIN_PROBABILITY_FLOOR))
-        return np.where(classes_differ(tracks, detections, det_rows), max_cost + 1.0, cost), max_cost
+        return PairCosts(np.where(classes_differ(tracks, detections, det_rows), max_cost + 1.0, cost), max_cost)
+
+    def reset(self) -> None:
+        """Forget the extent of the previous stream's boxes (it stands in for a missing image size)."""
+        self._extent = np.array(INITIAL_EXTENT)

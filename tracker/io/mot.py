@@ -263,9 +263,8 @@ def load_detections(path, min_score: Optional[float] = None, score_rescale: str 
             below += int((~keep).sum())
             idx, local = idx[keep], local[keep]
             classes = np.where(table.classes[idx] < 0, 0, table.classes[idx])
-            det = Detections.from_xywh(table.xywh[idx], scores[idx], classes, index=local)
-            det.data["lines"] = table.lines[idx]
-            by_frame[frame] = det
+            by_frame[frame] = Detections.from_xywh(table.xywh[idx], scores[idx], classes, index=local,
+                                                   data={"lines": table.lines[idx]})
     return DetectionSet(str(path), by_frame, len(table), rescaled, table.duplicates_dropped,
                         table.beyond_length_dropped, below, sorted(by_frame))
 
