@@ -454,7 +454,7 @@ def test_detection_file_detector(tmp_path):
     third = det(None)  # no image needed
     np.testing.assert_allclose(third.xyxy, [[-5, 0, 15, 20]])  # replayed as is by default
     assert det.next_frame == 4 and det.last_frame == 3
-    assert len(det.at(1)) == 2 and len(det(frame, mot_frame=1)) == 2 and det.next_frame == 2
+    assert len(det.at(1)) == 2 and len(det(frame, frame_index=0)) == 2 and det.next_frame == 2
     det.reset()
     assert det.next_frame == 1
     clipped = DetectionFileDetector(path, clip=True, min_score=0.5)

@@ -228,9 +228,6 @@ class TrackingSession:
         except BaseException:
             self.source.close()
             raise
-        from tracker.detectors import DetectionFileDetector
-
-        self._by_frame_number = isinstance(self.detector, DetectionFileDetector)
         self.class_names = getattr(self.detector, "class_names", None)
         self.timings: Dict[str, float] = defaultdict(float)
         self.frames = 0
@@ -244,9 +241,7 @@ class TrackingSession:
         return self.source.info
 
     def _detect(self, frame: Frame) -> Detections:
-        if self._by_frame_number:
-            return self.detector(frame.image, mot_frame=frame.mot_frame)
-        return self.detector(frame.image)
+        return self.detector(frame.image, frame_index=frame.index)
 
     def __iter__(self) -> Iterator[FrameResult]:
         frames = iter(self.source)
@@ -575,17 +570,16 @@ class FileRun:
     def _note_unused_detections(self, status: str) -> None:
         """Rule: detection-file rows for frames after the end of the video are not used; when
         the video ended by itself, a note says so (a sign of a wrong file or frame rate)."""
-        from tracker.detectors import DetectionFileDetector
-
         det, source, last = self.session.detector, self.session.source, self.last_mot_frame
-        if status != RunStatus.COMPLETED or not isinstance(det, DetectionFileDetector) or last is None \
+        rows_after = getattr(det, "rows_after", None)  # detectors that replay a file say what was left
+        if status != RunStatus.COMPLETED or rows_after is None or last is None \
                 or getattr(source, "end", None) is not None:
             return
         numbered = getattr(source, "indices", None)  # a frame folder: its last frame number
         length = max(last, numbered[-1] + 1 if numbered else (source.info.frame_count or 0))
-        if det.last_frame > length:
-            self.session.notes.append(f"{det.path}: rows up to frame {det.last_frame}, but the video ended at frame "
-                                      f"{length}; the rows after it were not used")
+        note = rows_after(length)
+        if note:
+            self.session.notes.append(note)
 
     def abandon(self, error: BaseException) -> dict:
         """After a crash: keep the ``.partial`` files (whole lines) and record the error."""

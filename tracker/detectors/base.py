@@ -1,14 +1,16 @@
 """The detector protocol: one frame in, one ``Detections`` out.
 
-A detector is anything callable as ``detector(frame) -> Detections`` where ``frame`` is an
-(H, W, 3) uint8 BGR image (OpenCV's layout) and the boxes come back as ``xyxy`` float pixels
-of that frame. Detectors live outside the tracker: the tracker never sees their
+A detector is anything callable as ``detector(frame, frame_index=None) -> Detections`` where
+``frame`` is an (H, W, 3) uint8 BGR image (OpenCV's layout), ``frame_index`` its 0-based index
+in the source (used by detectors that replay a file; others ignore it), and the boxes come back
+as ``xyxy`` float pixels of that frame. A plain ``fn(frame) -> Detections`` is adapted by
+``as_detector``. Detectors live outside the tracker: the tracker never sees their
 post-processing, and any callable with this signature can stand in for one
 (``as_detector`` adapts and checks it).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -17,9 +19,10 @@ from tracker.detections import Detections
 
 @runtime_checkable
 class Detector(Protocol):
-    """``__call__(frame: (H, W, 3) uint8 BGR) -> Detections`` (xyxy pixels of ``frame``)."""
+    """``__call__(frame: (H, W, 3) uint8 BGR, frame_index: 0-based or None) -> Detections``
+    (xyxy pixels of ``frame``)."""
 
-    def __call__(self, frame: np.ndarray) -> Detections:  # pragma: no cover - protocol
+    def __call__(self, frame: np.ndarray, frame_index: Optional[int] = None) -> Detections:  # pragma: no cover
         ...
 
 
@@ -66,7 +69,8 @@ class CallableDetector:
         self.clip = bool(clip)
         self.name = getattr(fn, "__name__", type(fn).__name__)
 
-    def __call__(self, frame: np.ndarray) -> Detections:
+    def __call__(self, frame: np.ndarray, frame_index: Optional[int] = None) -> Detections:
+        """``fn(frame)``, checked (the index is not the user function's business)."""
         frame = validate_frame(frame, self.name)
         dets = _to_detections(self.fn(frame), self.name)
         if self.clip and len(dets):
@@ -91,5 +95,5 @@ def as_detector(fn: Callable[[np.ndarray], Any], clip: bool = True) -> Detector:
 class BaseDetector:
     """Marker base class of the detectors in this package (they validate frames themselves)."""
 
-    def __call__(self, frame: np.ndarray) -> Detections:  # pragma: no cover - abstract
+    def __call__(self, frame: np.ndarray, frame_index: Optional[int] = None) -> Detections:  # pragma: no cover
         raise NotImplementedError

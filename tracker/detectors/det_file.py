@@ -1,9 +1,10 @@
 """Detections read from a MOTChallenge ``det.txt`` (research, or a user's own detector).
 
 The file is read once (``tracker.io.mot.load_detections``: validation, score rescaling,
-duplicates). Calling the detector returns the next frame's detections: the first call is MOT
-frame 1, the second frame 2, ... (frames missing from the file have no detections); ``at(f)``
-returns 1-based MOT frame ``f`` directly. The frame itself is only used to check its type and,
+duplicates). ``detector(frame, frame_index=i)`` returns the detections of decoded frame ``i``
+(0-based: MOT frame ``i + 1``), as every detector is called; without an index, the next frame's
+(the first call is MOT frame 1, the second frame 2, ...; frames missing from the file have no
+detections); ``at(f)`` returns 1-based MOT frame ``f`` directly. The frame itself is only used to check its type and,
 with ``clip=True``, to clip boxes; ``None`` is accepted when there are no images.
 """
 from __future__ import annotations
@@ -53,12 +54,12 @@ class DetectionFileDetector(BaseDetector):
             raise ValueError(f"mot_frame must be an integer >= 1 (MOT frames are 1-based), got {mot_frame!r}")
         return self.detection_set.get(int(mot_frame))
 
-    def __call__(self, frame: Optional[np.ndarray] = None, mot_frame: Optional[int] = None) -> Detections:
-        """Detections of ``mot_frame``, or of the frame after the previous call when it is None."""
+    def __call__(self, frame: Optional[np.ndarray] = None, frame_index: Optional[int] = None) -> Detections:
+        """Detections of decoded frame ``frame_index`` (0-based; MOT frame ``frame_index + 1``),
+        or of the frame after the previous call when it is None."""
         if frame is not None:
             validate_frame(frame, "DetectionFileDetector")
-        if mot_frame is None:
-            mot_frame = self.next_frame
+        mot_frame = self.next_frame if frame_index is None else frame_index + 1
         dets = self.at(mot_frame)
         self.next_frame = int(mot_frame) + 1
         if self.clip and frame is not None and len(dets):
@@ -68,6 +69,14 @@ class DetectionFileDetector(BaseDetector):
     def reset(self) -> None:
         """Start again at MOT frame 1."""
         self.next_frame = 1
+
+    def rows_after(self, length: int) -> Optional[str]:
+        """A note when the file has rows for frames after ``length`` (the video's frame count:
+        a sign of a wrong file or frame rate), else None."""
+        if self.last_frame > length:
+            return (f"{self.path}: rows up to frame {self.last_frame}, but the video ended at frame {length}; "
+                    "the rows after it were not used")
+        return None
 
     def __repr__(self) -> str:
         return f"DetectionFileDetector({str(self.path)!r}, next_frame={self.next_frame})"

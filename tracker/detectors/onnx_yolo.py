@@ -303,7 +303,7 @@ class OnnxDetector(BaseDetector):
         blob = np.ascontiguousarray(blob, dtype=np.float16 if self._fp16 else np.float32)
         return blob, scale, pad_x, pad_y
 
-    def __call__(self, frame: np.ndarray) -> Detections:
+    def __call__(self, frame: np.ndarray, frame_index: Optional[int] = None) -> Detections:
         frame = validate_frame(frame, "OnnxDetector")
         # The pre-processing depends on the format; with ``auto`` the format is known only from
         # the output, so the first frame may run twice (once with the yolov8 preset).

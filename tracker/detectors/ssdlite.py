@@ -180,7 +180,7 @@ class SSDLitePersonDetector(BaseDetector):
         xyxy = np.stack([boxes[:, 1] * w, boxes[:, 0] * h, boxes[:, 3] * w, boxes[:, 2] * h], axis=1)
         return xyxy.reshape(-1, 4), scores
 
-    def __call__(self, frame: np.ndarray) -> Detections:
+    def __call__(self, frame: np.ndarray, frame_index: Optional[int] = None) -> Detections:
         frame = validate_frame(frame, "SSDLitePersonDetector")
         height, width = frame.shape[:2]
         rows, cols = self.config.tiles_for(width, height)
