@@ -12,7 +12,7 @@ from tracker import Detections, Tracker, TrackerConfig
 from tracker.assignment import linear_assignment
 from tracker.association import AssociationContext, Stage, make_associator
 from tracker.association.tokens import (DET_DIM, HISTORY_DIM, HISTORY_LEN, PAIR_DIM, TRACK_DIM, MAX_SECONDS,
-                                        build_tokens)
+                                        DetCol, HistoryCol, PairCol, TrackCol, build_tokens)
 from tracker.association.transformer import (TransformerAssociator, load_weights, match_probabilities,
                                              shipped_weights_path)
 from tracker.boxes import xyxy_to_cxcywh
@@ -68,20 +68,46 @@ def test_token_shapes_and_padding():
 
 
 def test_token_normalization():
+    """Hand-computed values, read by column name (the names the networks read them by)."""
     track = walking_track(5, dt=0.1, vx=50.0, h=100.0)
     det = np.array([[320, 120, 384, 360]], float)  # centre (352, 240), 64 x 240
     tok = build_tokens([track], det, np.array([0.8]), Stage.SECOND, now=0.6, image_size=(640, 480))
-    np.testing.assert_allclose(tok.det_tokens[0, :4], [352 / 640, 240 / 480, 64 / 640, 240 / 480], rtol=1e-6)
-    assert tok.det_tokens[0, 4] == pytest.approx(0.8)
-    assert tok.det_tokens[0, 7:10].tolist() == [0, 1, 0]  # stage one-hot: SECOND
+    np.testing.assert_allclose(tok.det_tokens[0, DetCol.BOX], [352 / 640, 240 / 480, 64 / 640, 240 / 480], rtol=1e-6)
+    assert tok.det_tokens[0, DetCol.SCORE] == pytest.approx(0.8)
+    assert tok.det_tokens[0, DetCol.LOG_ASPECT] == pytest.approx(np.log(240 / 64))
+    assert tok.det_tokens[0, DetCol.STAGE].tolist() == [0, 1, 0]  # stage one-hot: SECOND
+    assert tok.det_tokens[0, DetCol.STAGE_SECOND] == 1
     # velocity in box heights per second: 50 px/s over a 100 px box = 0.5
-    np.testing.assert_allclose(tok.history[0, -4:, 6], 0.5, rtol=1e-5)
-    np.testing.assert_allclose(tok.history[0, -4:, 7], 0.0, atol=1e-6)
+    np.testing.assert_allclose(tok.history[0, -4:, HistoryCol.VX], 0.5, rtol=1e-5)
+    np.testing.assert_allclose(tok.history[0, -4:, HistoryCol.VY], 0.0, atol=1e-6)
+    assert tok.history[0, -1, HistoryCol.SCORE] == pytest.approx(0.9) and tok.history[0, -1, HistoryCol.VALID] == 1
     # ages in seconds: newest observation at t=0.4, now=0.6
-    assert tok.history[0, -1, 4] == pytest.approx(0.2)
-    assert tok.track_globals[0, 4] == pytest.approx(0.2)  # seconds since last seen
+    assert tok.history[0, -1, HistoryCol.AGE] == pytest.approx(0.2)
+    assert tok.track_globals[0, TrackCol.GAP] == pytest.approx(0.2)  # seconds since last seen
+    assert tok.track_globals[0, TrackCol.SCORE] == pytest.approx(0.9)
+    np.testing.assert_allclose(tok.track_globals[0, TrackCol.VELOCITY], [0.5, 0.0], atol=1e-5)
+    assert tok.track_globals[0, TrackCol.STAGE].tolist() == [0, 1, 0]
     # predicted box normalized by the image size
-    assert 0 < tok.track_globals[0, 0] < 1 and tok.track_globals[0, 3] == pytest.approx(100 / 480, rel=1e-4)
+    box = tok.track_globals[0, TrackCol.BOX]
+    assert 0 < box[0] < 1 and box[3] == pytest.approx(100 / 480, rel=1e-4)
+    # the detection does not overlap the track (x 100..160 at t=0.4): IoU 0
+    assert tok.pairs[0, 0, PairCol.IOU_PREDICTED] == 0 and tok.pairs[0, 0, PairCol.IOU_LAST] == 0
+    assert tok.pairs[0, 0, PairCol.LOG_H] == pytest.approx(np.log(240 / 100), rel=1e-3)
+
+
+def test_token_column_names_cover_every_column_once():
+    """Each token array's named columns are distinct and together cover all of it, so code that
+    reads by name cannot silently read a neighbour (aliases: groups of columns named above)."""
+    aliases = {HistoryCol: {"OFFSET", "LOG_SIZE", "VELOCITY"}, DetCol: {"STAGE_SECOND"}}
+    for cols in (HistoryCol, TrackCol, DetCol, PairCol):
+        covered = []
+        for name, value in vars(cols).items():
+            if name.startswith("_") or name == "DIM" or name in aliases.get(cols, ()):
+                continue
+            covered += list(range(cols.DIM))[value] if isinstance(value, slice) else [value]
+        assert sorted(covered) == list(range(cols.DIM)), cols.__name__
+    assert list(range(DetCol.DIM))[DetCol.STAGE][1] == DetCol.STAGE_SECOND  # STAGES order: first, second, ...
+    assert list(range(HistoryCol.DIM))[HistoryCol.VELOCITY] == [HistoryCol.VX, HistoryCol.VY]
 
 
 def test_tokens_are_time_aware_not_frame_aware():

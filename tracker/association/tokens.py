@@ -35,15 +35,70 @@ from tracker.boxes import iou_matrix
 from tracker.motion import MotionConfig
 
 HISTORY_LEN = 8
-HISTORY_DIM = 9
-TRACK_DIM = 14
-DET_DIM = 10
-PAIR_DIM = 10
 STAGES = (Stage.FIRST, Stage.SECOND, Stage.TENTATIVE)
+
+
+class HistoryCol:
+    """Columns of ``history`` (T, K, HISTORY_DIM): one past observation of a track."""
+
+    DX, DY = 0, 1  # centre offset from the predicted box, predicted heights
+    LOG_W, LOG_H = 2, 3  # log size ratio to the predicted box
+    AGE = 4  # now - observation time, seconds
+    SCORE = 5
+    VX, VY = 6, 7  # velocity to the previous observation, box heights per second
+    VALID = 8  # 1 for an observation, 0 for padding
+    OFFSET = slice(DX, DY + 1)
+    LOG_SIZE = slice(LOG_W, LOG_H + 1)
+    VELOCITY = slice(VX, VY + 1)
+    DIM = 9
+
+
+class TrackCol:
+    """Columns of ``track_globals`` (T, TRACK_DIM)."""
+
+    BOX = slice(0, 4)  # predicted cx/W, cy/H, w/W, h/H
+    GAP = 4  # seconds since last seen
+    LOG_OBSERVATIONS = 5  # log(1 + observations) / log(1 + K)
+    SCORE = 6  # last score
+    VELOCITY = slice(7, 9)  # Kalman velocity, box heights per second
+    POSITION_STD = 9  # Kalman position std, box heights
+    STAGE = slice(10, 13)  # stage one-hot
+    HAS_EMBEDDING = 13
+    DIM = 14
+
+
+class DetCol:
+    """Columns of ``det_tokens`` (N, DET_DIM)."""
+
+    BOX = slice(0, 4)  # cx/W, cy/H, w/W, h/H
+    SCORE = 4
+    LOG_ASPECT = 5  # log(h / w)
+    HAS_EMBEDDING = 6
+    STAGE = slice(7, 10)  # stage one-hot, in ``STAGES`` order
+    STAGE_SECOND = 8  # 1 in the second (low-score) association
+    DIM = 10
+
+
+class PairCol:
+    """Columns of ``pairs`` (T, N, PAIR_DIM)."""
+
+    IOU_PREDICTED = 0  # IoU with the predicted box
+    IOU_LAST = 1  # IoU with the last observed box
+    DX, DY = 2, 3  # centre offset from the prediction, predicted heights
+    LOG_W, LOG_H = 4, 5  # log size ratios
+    MAHALANOBIS = 6  # log(1 + squared Mahalanobis distance) / 4
+    SPEED = 7  # log(1 + implied speed from the last observation, box heights per second)
+    COSINE = 8  # appearance cosine similarity
+    HAS_COSINE = 9
+    DIM = 10
+
+
+HISTORY_DIM, TRACK_DIM, DET_DIM, PAIR_DIM = HistoryCol.DIM, TrackCol.DIM, DetCol.DIM, PairCol.DIM
 MAX_SECONDS = 10.0  # ages and gaps are clipped to this many seconds
 MAX_OFFSET = 10.0  # offsets and velocities are clipped to this many box heights (per second)
 MAX_LOG_RATIO = 3.0
 MIN_SIDE = 1.0  # pixels
+MAX_SPEED = 1e3  # implied speeds are clipped to this many box heights per second
 
 
 @dataclass(frozen=True)
@@ -116,11 +171,11 @@ def build_tokens(tracks: Sequence, det_xyxy: np.ndarray, det_scores: np.ndarray,
     d_cxcywh = _cxcywh(det_xyxy)
     det_has_emb = det_embeddings is not None
     det_tokens = np.empty((n_d, DET_DIM), np.float32)
-    det_tokens[:, 0:4] = d_cxcywh / norm
-    det_tokens[:, 4] = det_scores
-    det_tokens[:, 5] = np.log(d_cxcywh[:, 3] / d_cxcywh[:, 2])
-    det_tokens[:, 6] = float(det_has_emb)
-    det_tokens[:, 7:10] = stage_vec
+    det_tokens[:, DetCol.BOX] = d_cxcywh / norm
+    det_tokens[:, DetCol.SCORE] = det_scores
+    det_tokens[:, DetCol.LOG_ASPECT] = np.log(d_cxcywh[:, 3] / d_cxcywh[:, 2])
+    det_tokens[:, DetCol.HAS_EMBEDDING] = float(det_has_emb)
+    det_tokens[:, DetCol.STAGE] = stage_vec
 
     # tracks: predicted box, Kalman state, history
     if n_t:
@@ -141,62 +196,65 @@ def build_tokens(tracks: Sequence, det_xyxy: np.ndarray, det_scores: np.ndarray,
     h_cxcywh = _cxcywh(rows[..., 1:5])  # (T, K, 4)
     history = np.zeros((n_t, history_len, HISTORY_DIM), np.float32)
     if n_t:
-        history[..., 0] = (h_cxcywh[..., 0] - pred[:, None, 0]) / ph
-        history[..., 1] = (h_cxcywh[..., 1] - pred[:, None, 1]) / ph
-        history[..., 2] = np.log(h_cxcywh[..., 2] / pred[:, None, 2])
-        history[..., 3] = np.log(h_cxcywh[..., 3] / pred[:, None, 3])
-        history[..., 4] = _clip(now - rows[..., 0], 0.0, MAX_SECONDS)
-        history[..., 5] = rows[..., 5]
+        history[..., HistoryCol.DX] = (h_cxcywh[..., 0] - pred[:, None, 0]) / ph
+        history[..., HistoryCol.DY] = (h_cxcywh[..., 1] - pred[:, None, 1]) / ph
+        history[..., HistoryCol.LOG_W] = np.log(h_cxcywh[..., 2] / pred[:, None, 2])
+        history[..., HistoryCol.LOG_H] = np.log(h_cxcywh[..., 3] / pred[:, None, 3])
+        history[..., HistoryCol.AGE] = _clip(now - rows[..., 0], 0.0, MAX_SECONDS)
+        history[..., HistoryCol.SCORE] = rows[..., 5]
         dt = np.diff(rows[..., 0], axis=1)
         valid_pair = mask[:, 1:] & mask[:, :-1] & (dt > 1e-6)
         safe_dt = np.where(valid_pair, dt, 1.0)
         hh = h_cxcywh[:, 1:, 3]
-        history[:, 1:, 6] = np.where(valid_pair, np.diff(h_cxcywh[..., 0], axis=1) / safe_dt / hh, 0.0)
-        history[:, 1:, 7] = np.where(valid_pair, np.diff(h_cxcywh[..., 1], axis=1) / safe_dt / hh, 0.0)
-        history[..., 8] = 1.0
-        history[..., 0:2] = _clip(history[..., 0:2], -MAX_OFFSET, MAX_OFFSET)
-        history[..., 2:4] = _clip(history[..., 2:4], -MAX_LOG_RATIO, MAX_LOG_RATIO)
-        history[..., 6:8] = _clip(history[..., 6:8], -MAX_OFFSET, MAX_OFFSET)
+        history[:, 1:, HistoryCol.VX] = np.where(valid_pair, np.diff(h_cxcywh[..., 0], axis=1) / safe_dt / hh, 0.0)
+        history[:, 1:, HistoryCol.VY] = np.where(valid_pair, np.diff(h_cxcywh[..., 1], axis=1) / safe_dt / hh, 0.0)
+        history[..., HistoryCol.VALID] = 1.0
+        history[..., HistoryCol.OFFSET] = _clip(history[..., HistoryCol.OFFSET], -MAX_OFFSET, MAX_OFFSET)
+        history[..., HistoryCol.LOG_SIZE] = _clip(history[..., HistoryCol.LOG_SIZE], -MAX_LOG_RATIO, MAX_LOG_RATIO)
+        history[..., HistoryCol.VELOCITY] = _clip(history[..., HistoryCol.VELOCITY], -MAX_OFFSET, MAX_OFFSET)
         history[~mask] = 0.0
 
     n_obs = mask.sum(axis=1)
     track_globals = np.zeros((n_t, TRACK_DIM), np.float32)
     if n_t:
-        track_globals[:, 0:4] = pred / norm
-        track_globals[:, 4] = gap
-        track_globals[:, 5] = np.log1p(n_obs) / np.log1p(history_len)
-        track_globals[:, 6] = [t.score for t in tracks]
-        track_globals[:, 7:9] = _clip(means[:, 4:6] / ph, -MAX_OFFSET, MAX_OFFSET)
-        track_globals[:, 9] = _clip(np.sqrt(np.maximum(covs[:, 1, 1], 0.0)) / ph[:, 0], 0.0, MAX_OFFSET)
-        track_globals[:, 10:13] = stage_vec
-        track_globals[:, 13] = track_has_emb
+        track_globals[:, TrackCol.BOX] = pred / norm
+        track_globals[:, TrackCol.GAP] = gap
+        track_globals[:, TrackCol.LOG_OBSERVATIONS] = np.log1p(n_obs) / np.log1p(history_len)
+        track_globals[:, TrackCol.SCORE] = [t.score for t in tracks]
+        track_globals[:, TrackCol.VELOCITY] = _clip(means[:, 4:6] / ph, -MAX_OFFSET, MAX_OFFSET)
+        track_globals[:, TrackCol.POSITION_STD] = _clip(np.sqrt(np.maximum(covs[:, 1, 1], 0.0)) / ph[:, 0], 0.0,
+                                                        MAX_OFFSET)
+        track_globals[:, TrackCol.STAGE] = stage_vec
+        track_globals[:, TrackCol.HAS_EMBEDDING] = track_has_emb
 
     # pairs
     pairs = np.zeros((n_t, n_d, PAIR_DIM), np.float32)
     if n_t and n_d:
         pred_xyxy = np.concatenate([pred[:, :2] - pred[:, 2:] / 2, pred[:, :2] + pred[:, 2:] / 2], axis=1)
-        pairs[..., 0] = iou_matrix(pred_xyxy, det_xyxy)
+        pairs[..., PairCol.IOU_PREDICTED] = iou_matrix(pred_xyxy, det_xyxy)
         last_box = rows[:, -1, 1:5]  # the newest observation (every track has one)
-        pairs[..., 1] = iou_matrix(last_box, det_xyxy)
+        pairs[..., PairCol.IOU_LAST] = iou_matrix(last_box, det_xyxy)
         dx = (d_cxcywh[None, :, 0] - pred[:, None, 0]) / ph
         dy = (d_cxcywh[None, :, 1] - pred[:, None, 1]) / ph
-        pairs[..., 2] = _clip(dx, -MAX_OFFSET, MAX_OFFSET)
-        pairs[..., 3] = _clip(dy, -MAX_OFFSET, MAX_OFFSET)
-        pairs[..., 4] = _clip(np.log(d_cxcywh[None, :, 2] / pred[:, None, 2]), -MAX_LOG_RATIO, MAX_LOG_RATIO)
-        pairs[..., 5] = _clip(np.log(d_cxcywh[None, :, 3] / pred[:, None, 3]), -MAX_LOG_RATIO, MAX_LOG_RATIO)
-        pairs[..., 6] = np.log1p(_mahalanobis_sq(means, covs, d_cxcywh, motion_config)) / 4.0
+        pairs[..., PairCol.DX] = _clip(dx, -MAX_OFFSET, MAX_OFFSET)
+        pairs[..., PairCol.DY] = _clip(dy, -MAX_OFFSET, MAX_OFFSET)
+        pairs[..., PairCol.LOG_W] = _clip(np.log(d_cxcywh[None, :, 2] / pred[:, None, 2]), -MAX_LOG_RATIO,
+                                          MAX_LOG_RATIO)
+        pairs[..., PairCol.LOG_H] = _clip(np.log(d_cxcywh[None, :, 3] / pred[:, None, 3]), -MAX_LOG_RATIO,
+                                          MAX_LOG_RATIO)
+        pairs[..., PairCol.MAHALANOBIS] = np.log1p(_mahalanobis_sq(means, covs, d_cxcywh, motion_config)) / 4.0
         last_c = h_cxcywh[:, -1, :]
         dist = np.hypot(d_cxcywh[None, :, 0] - last_c[:, None, 0], d_cxcywh[None, :, 1] - last_c[:, None, 1])
         speed = dist / last_c[:, None, 3] / (gap[:, None] + 0.1)
-        pairs[..., 7] = np.log1p(np.minimum(speed, 1e3))
+        pairs[..., PairCol.SPEED] = np.log1p(np.minimum(speed, MAX_SPEED))
         if det_has_emb and track_has_emb.any():
             det_emb = np.asarray(det_embeddings, np.float32)
             track_emb = np.zeros((n_t, det_emb.shape[1]), np.float32)
             for i in np.flatnonzero(track_has_emb):
                 track_emb[i] = embs[i]
             cos = track_emb @ det_emb.T
-            pairs[..., 8] = np.where(track_has_emb[:, None], cos, 0.0)
-            pairs[..., 9] = track_has_emb[:, None]
+            pairs[..., PairCol.COSINE] = np.where(track_has_emb[:, None], cos, 0.0)
+            pairs[..., PairCol.HAS_COSINE] = track_has_emb[:, None]
     return AssociationTokens(history, mask, track_globals, det_tokens, pairs)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from tracker.association.base import AssociationContext, PairCosts, Stage, TrackLike, classes_differ
 from tracker.association.iou import DENSE_PAIR_LIMIT, IouAssociator
-from tracker.association.tokens import HISTORY_LEN, AssociationTokens, build_tokens
+from tracker.association.tokens import HISTORY_LEN, AssociationTokens, DetCol, PairCol, build_tokens
 from tracker.detections import Detections
 from tracker.errors import InputError
 
@@ -203,8 +203,9 @@ class AssociatorNetwork:
                    + (ctx_d @ p["out_ctx_det.wt"])[None])
         logits = _linear(p, "out_logit", e2)[..., 0]
         if "prior_gain" in p:  # the core's IoU x score as a prior (see AssociatorNetConfig.iou_prior)
-            second = tok.det_tokens[:, 8]
-            logits = logits + p["prior_gain"] * tok.pairs[..., 0] * (second + (1 - second) * tok.det_tokens[:, 4])[None]
+            second = tok.det_tokens[:, DetCol.STAGE_SECOND]
+            weight = second + (1 - second) * tok.det_tokens[:, DetCol.SCORE]
+            logits = logits + p["prior_gain"] * tok.pairs[..., PairCol.IOU_PREDICTED] * weight[None]
         unseen = _linear(p, "unseen2", _relu(_linear(p, "unseen1", np.concatenate([h_t, ctx_t], -1))))[..., 0]
         newborn = _linear(p, "newborn2", _relu(_linear(p, "newborn1", np.concatenate([h_d, ctx_d], -1))))[..., 0]
         return logits, unseen, newborn

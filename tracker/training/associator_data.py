@@ -26,6 +26,7 @@ import numpy as np
 
 from tracker.assignment import linear_assignment
 from tracker.association import AssociationContext, IouAssociator, Stage
+from tracker.association.base import PairCosts
 from tracker.association.tokens import HISTORY_LEN, build_tokens
 from tracker.boxes import iou_matrix, xywh_to_xyxy
 from tracker.config import TrackerConfig
@@ -100,7 +101,7 @@ class OracleAssociator:
         tids = self.recorder.track_identities(tracks)
         dids = self.recorder.frame_ids[det_rows]
         same = (tids[:, None] == dids[None, :]) & (tids[:, None] >= 0)
-        return np.where(same, 0.0, 2.0), 1.0
+        return PairCosts(np.where(same, 0.0, 2.0), 1.0)
 
 
 class RecordingAssociator:

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from tracker.association.tokens import DET_DIM, HISTORY_DIM, PAIR_DIM, TRACK_DIM
+from tracker.association.tokens import DET_DIM, HISTORY_DIM, PAIR_DIM, TRACK_DIM, DetCol, PairCol
 
 NEG = -1e4  # masked logits (finite: keeps softmax and its gradient NaN-free)
 
@@ -131,9 +131,9 @@ class AssociatorNet(nn.Module):
 def iou_prior(pairs, det_tokens):
     """(..., T, N) the core's similarity: IoU with the prediction x detection score, IoU alone
     for second-stage (low-score) detections."""
-    second = det_tokens[..., 8]
-    weight = second + (1 - second) * det_tokens[..., 4]
-    return pairs[..., 0] * weight[..., None, :]
+    second = det_tokens[..., DetCol.STAGE_SECOND]
+    weight = second + (1 - second) * det_tokens[..., DetCol.SCORE]
+    return pairs[..., PairCol.IOU_PREDICTED] * weight[..., None, :]
 
 
 def association_loss(logits, unseen, newborn, track_ids, det_ids, track_mask, det_mask):
