@@ -316,8 +316,9 @@ def test_appearance_is_used_only_by_a_model_trained_with_it():
         assoc = TransformerAssociator(TrackerConfig(), params, {"d_model": 32, "heads": 2},
                                       {"appearance": trained_with})
         tok = assoc.tokens([track], dets, np.array([0, 1]), Stage.FIRST, ctx)
-        assert tok.pairs[0, :, 8].tolist() == expect
-        assert tok.pairs[0, 0, 9] == float(trained_with) and tok.track_globals[0, 13] == float(trained_with)
+        assert tok.pairs[0, :, PairCol.COSINE].tolist() == expect
+        assert tok.pairs[0, 0, PairCol.HAS_COSINE] == float(trained_with)
+        assert tok.track_globals[0, TrackCol.HAS_EMBEDDING] == float(trained_with)
         cost, max_cost = assoc.cost([track], dets, np.array([0, 1]), Stage.FIRST, ctx)
         assert np.isfinite(cost).all()
 

@@ -18,7 +18,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from tracker.association.tokens import DET_DIM, HISTORY_DIM, HISTORY_LEN, PAIR_DIM, TRACK_DIM
+from tracker.association.tokens import DET_DIM, HISTORY_DIM, HISTORY_LEN, PAIR_DIM, TRACK_DIM, PairCol, TrackCol
 from tracker.config import TrackerConfig
 from tracker.training.associator_data import Problem, Variant, default_variants, load_sequence, simulate
 
@@ -110,8 +110,9 @@ def collate(problems: Sequence[Problem], rng: Optional[np.random.Generator] = No
         dids[i, :n] = p.det_ids
     if rng is not None and appearance_dropout > 0:
         hide = rng.uniform(size=b) < appearance_dropout
-        pairs[hide, :, :, 8:10] = 0.0
-        glob[hide, :, 13] = 0.0
+        pairs[hide, :, :, PairCol.COSINE] = 0.0
+        pairs[hide, :, :, PairCol.HAS_COSINE] = 0.0
+        glob[hide, :, TrackCol.HAS_EMBEDDING] = 0.0
         dets[hide, :, 6] = 0.0
     return hist, hmask, glob, dets, pairs, tmask, dmask, tids, dids
 
