@@ -6,7 +6,6 @@
   files ``track SOURCE`` writes; ``completed_summary``: the resume rule;
 * :mod:`tracker.batch.engines` - ``LocalEngine`` (process pool) and ``RayEngine`` (Ray actors);
 * :mod:`tracker.batch.runner` - ``BatchRun``: resume plan, run, outcome, exit code;
-* :mod:`tracker.batch.progress` - the progress bar over the whole batch.
 
 Library use::
 

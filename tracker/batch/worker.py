@@ -332,7 +332,7 @@ def completed_summary(folder: Path, fingerprint: Optional[dict] = None):
     """``(summary or None, reason)``: the completed run recorded in ``folder``.
 
     A source is done only when a ``*.summary.json`` there says ``completed`` and every file it
-    lists exists under its final name (``DESIGN.md``). A completed summary whose recorded batch
+    lists exists under its final name (``docs/batch.md``). A completed summary whose recorded batch
     settings differ from ``fingerprint`` does not count (``reason`` says so); one without
     recorded settings (written by ``track`` itself) counts.
     """

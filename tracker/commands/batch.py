@@ -131,7 +131,7 @@ def run(args) -> int:
     os.environ.setdefault("OPENCV_LOG_LEVEL", "FATAL")  # workers inherit it: no FFmpeg chatter
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     from tracker.batch import BatchRun, expand_sources, make_engine
-    from tracker.batch.progress import BatchProgress
+    from tracker.commands.batch_progress import BatchProgress
     from tracker.io.writers import prepare_output_dir
     from tracker.pipeline import Interrupted, StopSignals
 
@@ -187,7 +187,7 @@ def signal_name(exc) -> str:
 
 def format_report(batch, summary_name: str) -> str:
     """The final report of ``track batch`` (stdout)."""
-    from tracker.batch.progress import describe
+    from tracker.commands.batch_progress import describe
 
     c = batch.counts()
     parts = [f"{c['done']} done"]

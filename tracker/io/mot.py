@@ -278,7 +278,7 @@ def format_mot_row(frame: int, track_id: int, xywh, score: float) -> str:
 def write_text_atomic(path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder + rename, so a
     reader never sees a half-written file. The temporary file is ``<name>.<random>.partial``:
-    a killed process leaves only ``.partial`` files (``DESIGN.md``)."""
+    a killed process leaves only ``.partial`` files (``docs/reliability.md``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".partial", dir=path.parent)

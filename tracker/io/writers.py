@@ -1,4 +1,4 @@
-"""Result writers with the partial-output scheme of ``DESIGN.md``.
+"""Result writers with the partial-output scheme (``docs/reliability.md``).
 
 Every writer writes while the run goes on to a *partial* name and renames to the final name
 only in ``finish()``:
