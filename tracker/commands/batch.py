@@ -47,7 +47,7 @@ ended early (a damaged video, a lost stream: results kept), 130 interrupted (Ctr
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from tracker.commands.video import add_detector_options, add_time_options, add_tracker_options
+    from tracker.commands.video import add_detector_options, add_time_options, add_tracker_options, add_wait_option
     from tracker.config import ASSOCIATOR_CHOICES_HELP
 
     parser.add_argument("sources", nargs="+", metavar="SOURCE",
@@ -61,6 +61,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                      help="motion trail length in frames (0: none; default 20)")
     out.add_argument("--redo", action="store_true", help="track every source again, also complete ones")
     out.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no report (errors only)")
+    add_wait_option(out)
     eng = parser.add_argument_group("engine")
     eng.add_argument("--engine", choices=("local", "ray"), default="local",
                      help="local: a process pool on this machine (default); ray: Ray actors")
@@ -146,7 +147,8 @@ def build_settings(args):
                      else args.class_names),
         input_size=args.input_size, onnx_format=args.onnx_format, score_rescale=args.score_rescale, threads=threads,
         start=args.start, end=args.end, stride=args.stride, fps=args.fps, timeout=args.timeout,
-        appearance=args.appearance, associator=args.associator, overrides=overrides, det_name=args.det_name)
+        appearance=args.appearance, associator=args.associator, overrides=overrides, det_name=args.det_name,
+        wait=args.wait)
     # the detector options, checked as 'track SOURCE' checks them (an ONNX model is loaded once here)
     if build_detector(settings.detector_args()) is None:
         try:
@@ -161,9 +163,7 @@ def run(args) -> int:
     os.environ.setdefault("OPENCV_LOG_LEVEL", "FATAL")  # workers inherit it: no FFmpeg chatter
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     from tracker.batch import BatchRun, expand_sources, make_engine
-    from tracker.batch.progress import BatchProgress
     from tracker.io.writers import prepare_output_dir
-    from tracker.pipeline import Interrupted, StopSignals
 
     settings = build_settings(args)
     tasks, notes = expand_sources(args.sources, args.mot_from, args.det_name)
@@ -171,7 +171,19 @@ def run(args) -> int:
         raise InputError("no sources to track")
     prepare_output_dir(Path(settings.output_dir))
     engine = make_engine(args.engine, settings, args.workers, args.address)
-    batch = BatchRun(tasks, settings, engine, redo=args.redo)
+    batch = BatchRun(tasks, settings, engine, redo=args.redo, wait=args.wait)
+    try:
+        return _run_batch(args, batch, tasks, notes)
+    finally:
+        batch.release()
+
+
+def _run_batch(args, batch, tasks, notes) -> int:
+    """Run the planned batch under its lock, report, write the summary; the exit code."""
+    from tracker.batch.progress import BatchProgress
+    from tracker.pipeline import Interrupted, StopSignals
+
+    batch.acquire()
     if not args.quiet:
         for note in notes + batch.notes:
             print(f"note: {note}", file=sys.stderr)

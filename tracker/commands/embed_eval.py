@@ -20,6 +20,7 @@ from tracker.embedding.histogram import colour_histograms
 from tracker.embedding.inference import Embedder, load_weights, save_weights, shipped_weights_path, SHIPPED
 from tracker.embedding.reid_eval import EvalProtocol, evaluate_embedding, load_gt_crops
 from tracker.errors import InputError
+from tracker.io.output_paths import OutputGuard
 
 DESCRIPTION = __doc__
 
@@ -87,6 +88,9 @@ def run(args) -> int:
         raise InputError(f"{video}: not found")
     if not Path(args.gt).is_file():
         raise InputError(f"{args.gt}: gt file not found")
+    if args.json:
+        weights = [w for w in (args.weights, args.holdout_weights) if w and Path(w).is_file()]
+        OutputGuard([video, args.gt, *weights]).check(args.json, "--json")
     blocks = []
     try:
         proto = EvalProtocol(step=args.step, gap_seconds=args.gap_seconds, frames=_range(args.frames))
