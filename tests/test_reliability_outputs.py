@@ -21,13 +21,14 @@ from test_reliability_support import tiny_tmpfs, wait_for, whole_lines
 from test_video_support import SQUARE, square_detector, square_positions, synthetic_frame, write_synthetic_video
 from tracker import cli, exit_codes
 from tracker.errors import InputError
-from tracker.io.output_lock import OutputBusyError, lock_path
-from tracker.io.output_paths import PACKAGE_DIR, OutputGuard, OutputPathError, safe_component
-from tracker.io.writers import FrameSinks, JsonlWriter, MotWriter
+from tracker.io.writers import JsonlWriter, MotWriter
 from tracker.pipeline import FileRun, IterableSource
 from tracker.tracks import Tracks
 
 REPO = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = REPO / "tracker"
+# the modules of the rule and of the lock are imported inside the tests that use them, so that
+# every other test runs (and fails for its own reason) on code without them
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -129,6 +130,8 @@ def mot_frames(path: Path) -> list:
 def test_the_output_path_rule(tmp_path):
     """The library rule: same path, a symbolic link, a hard link, a package file, outside the
     output folder are refused; names from inputs become one path component."""
+    from tracker.io.output_paths import OutputGuard, OutputPathError, safe_component
+
     inp = tmp_path / "gt.txt"
     inp.write_text("1,1,1,1,1,1,1,1,1\n")
     (tmp_path / "link.txt").symlink_to(inp)
@@ -277,8 +280,7 @@ def test_second_run_into_the_same_folder_is_refused_naming_the_holder(tmp_path):
     out = tmp_path / "out"
     first = track_process(video_a, det_a, out)
     try:
-        assert wait_for(lambda: lock_path(out, "clip").is_file()
-                        and lock_path(out, "clip").read_text().strip() == str(first.pid), timeout=60)
+        assert wait_for(lambda: (out / "clip.txt.partial").is_file(), timeout=60)  # the lock is taken before
         first.send_signal(signal.SIGSTOP)
         second = track_process(video_b, det_b, out)
         _, err = second.communicate(timeout=120)
@@ -291,7 +293,7 @@ def test_second_run_into_the_same_folder_is_refused_naming_the_holder(tmp_path):
     assert jsonl_frames(out / "clip.jsonl") == list(range(1, 91))
     summary = json.loads((out / "clip.summary.json").read_text())
     assert summary["frames_processed"] == 90 and summary["completed"]
-    assert not lock_path(out, "clip").exists()
+    assert not (out / ".clip.lock").exists()
 
 
 def test_wait_runs_after_the_first_and_each_file_is_whole(tmp_path):
@@ -302,8 +304,7 @@ def test_wait_runs_after_the_first_and_each_file_is_whole(tmp_path):
     out = tmp_path / "out"
     first = track_process(video_a, det_a, out)
     try:
-        assert wait_for(lambda: lock_path(out, "clip").is_file()
-                        and lock_path(out, "clip").read_text().strip() == str(first.pid), timeout=60)
+        assert wait_for(lambda: (out / "clip.txt.partial").is_file(), timeout=60)  # the lock is taken before
         first.send_signal(signal.SIGSTOP)
         second = track_process(video_b, det_b, out, "--wait")
         assert wait_for(blocked_on_a_lock, timeout=60)  # the second is waiting for the first's lock
@@ -326,12 +327,11 @@ def test_lock_of_a_killed_run_is_taken_over(tmp_path, capsys):
     video, det = video_with_detections(tmp_path / "a", 90)
     out = tmp_path / "out"
     first = track_process(video, det, out)
-    assert wait_for(lambda: lock_path(out, "clip").is_file()
-                    and lock_path(out, "clip").read_text().strip() == str(first.pid), timeout=60)
+    assert wait_for(lambda: (out / "clip.txt.partial").is_file(), timeout=60)
     first.send_signal(signal.SIGSTOP)
     first.kill()
     first.communicate(timeout=60)
-    assert lock_path(out, "clip").read_text().strip() == str(first.pid)  # stale: its holder is dead
+    assert (out / ".clip.lock").read_text().strip() == str(first.pid)  # stale: its holder is dead
     code, _, err = run_cli([video, "--detections", det, "-o", out, "-q", "--no-video"], capsys)
     assert code == 0, err
     assert jsonl_frames(out / "clip.jsonl") == list(range(1, 91))
@@ -340,6 +340,8 @@ def test_lock_of_a_killed_run_is_taken_over(tmp_path, capsys):
 def test_file_run_api_refuses_or_waits(tmp_path):
     """The Python API: ``FileRun`` raises ``OutputBusyError`` (an ``InputError``) while another
     process holds the stem's lock, before creating any file."""
+    from tracker.io.output_lock import OutputBusyError
+
     out = tmp_path / "out"
     out.mkdir()
     holder = hold_lock_process(out, "frames")
@@ -389,6 +391,8 @@ def _tracks(i: int, n: int = 2) -> Tracks:
 def test_a_frame_goes_to_every_text_file_or_to_none(tmp_path):
     """Writer level: the JSONL file starts failing (its descriptor now points at /dev/full, a
     real ENOSPC); the frame whose JSONL write failed is not left in the MOT file either."""
+    from tracker.io.writers import FrameSinks
+
     mot = MotWriter(tmp_path / "r.txt")
     jsonl = JsonlWriter(tmp_path / "r.jsonl")
     sinks = FrameSinks([mot, jsonl], flush_every_s=0.0)
