@@ -241,6 +241,19 @@ def test_batch_mot_name_from_seqinfo_stays_inside_its_folder(tmp_path, capsys):
     assert [p for p in tmp_path.rglob("escaped*") if out not in p.parents] == []
 
 
+def test_bench_seqinfo_name_never_names_a_path(tmp_path, capsys):
+    """``track bench`` wrote ``<tracker>/<name=>.txt``: ``../../escaped`` left the output
+    folder (and the evaluation, which reads ``<SEQ folder>.txt``, failed with a traceback)."""
+    root = tmp_path / "mot"
+    make_sequence(root, "S1", name="../../escaped")
+    out = tmp_path / "a" / "b" / "out"
+    code, _, err = run_cli(["bench", "--mot-root", root, "--trackers", "ours-iou", "--output-dir", out, "--no-docs",
+                            "--quiet"], capsys)
+    assert code == 0, err
+    assert (out / "ours-iou" / "S1.txt").is_file()
+    assert list(tmp_path.rglob("escaped*")) == []
+
+
 # ------------------------------------------------------------------------------------ 1. train
 def test_train_metadata_never_overwrites_an_input_json(tmp_path, capsys):
     """``--output X.pt`` writes ``X.json`` beside it: a detection file named X.json is an input."""

@@ -294,9 +294,9 @@ BENCH_FILES = ("eval.json", "bench.json", "bench.png", "bench_per_sequence.png")
 def plan_result_paths(settings: BenchSettings, sequences: Sequence[Path], trackers: Sequence[str]) -> dict:
     """``{(tracker, sequence folder): result file}`` under the output-path rule
     (``tracker.io.output_paths``): ``output_dir/<tracker>/<SEQ>.txt`` with ``<SEQ>`` the
-    ``seqinfo.ini`` name made one path component; it and ``BENCH_FILES`` must lie in the output
-    folder and be none of the inputs (detection, gt, seqinfo files, videos). ``InputError``
-    before anything is written."""
+    sequence folder's name, as the evaluation reads it (a ``seqinfo.ini`` ``name=`` never
+    names a path); it and ``BENCH_FILES`` must lie in the output folder and be none of the
+    inputs (detection, gt, seqinfo files, videos). ``InputError`` before anything is written."""
     from tracker.io.output_paths import OutputGuard, safe_component
 
     out_dir = Path(settings.output_dir)
@@ -309,7 +309,7 @@ def plan_result_paths(settings: BenchSettings, sequences: Sequence[Path], tracke
     guard.check_all([out_dir / name for name in BENCH_FILES], "--output-dir")
     paths = {}
     for seq in sequences:
-        stem = safe_component(read_seqinfo(seq).name, safe_component(seq.name, "sequence"))
+        stem = safe_component(seq.name, "sequence")
         for name in trackers:
             paths[name, seq] = guard.check(out_dir / safe_component(name, "tracker") / f"{stem}.txt", "--output-dir")
     return paths
@@ -356,7 +356,7 @@ def run_bench(settings: BenchSettings, progress: Optional[Progress] = None) -> B
                                score_rescale=settings.score_rescale, seq_length=info.seq_length)
         source = find_frame_source(info, settings.video_root)
         seq_notes = [f"{note}, for every tracker" for note in dets.notes()]
-        seq_info[info.name] = {"frames": info.seq_length, "fps": info.frame_rate,
+        seq_info[seq_dir.name] = {"frames": info.seq_length, "fps": info.frame_rate,
                                "size": [info.width, info.height],
                                "detections": int(sum(len(d) for d in dets.by_frame.values())),
                                "frame_source": source.kind, "frame_source_note": source.note, "notes": seq_notes}
@@ -365,7 +365,7 @@ def run_bench(settings: BenchSettings, progress: Optional[Progress] = None) -> B
                                    image_size=(info.width, info.height), sequence=info.name)
             run = run_sequence(adapter, dets, info, source)
             write_mot_results(result_paths[name, seq_dir], run.rows)
-            runs[name][info.name] = run
+            runs[name][seq_dir.name] = run
             say(f"{info.name}: {name}: {run.frames} frames, {run.tracks} ids, {run.frames_per_second:.0f} frames/s"
                 + (" (with frames)" if run.frames_used else ""))
     say("evaluating ...")
