@@ -182,6 +182,24 @@ def test_embed_eval_json_never_overwrites_its_gt(tmp_path, capsys):
     assert_unchanged(before)
 
 
+def test_embed_eval_record_never_overwrites_an_input_beside_the_weights(tmp_path, capsys):
+    """``--record`` updates ``W.pt`` (on purpose) and rewrites ``W.json`` beside it: here the gt."""
+    from tracker.embedding.inference import save_weights
+    from tracker.embedding.model import EncoderConfig, PatchEncoder
+
+    video = write_synthetic_video(tmp_path / "clip.avi", frames=10)
+    weights = tmp_path / "w.pt"
+    save_weights(weights, PatchEncoder(EncoderConfig()).eval(), {})
+    gt = tmp_path / "w.json"
+    gt.write_text("".join(f"{i + 1},{k + 1},{x},{y},{SQUARE},{SQUARE},1,1,1\n"
+                          for i in range(10) for k, (x, y) in enumerate(square_positions(i))))
+    before = snapshot(gt, weights)
+    code, _, err = run_cli(["embed-eval", video, "--gt", gt, "--weights", weights, "--record", "--no-probe",
+                            "--no-random", "--step", "5", "--threads", "1"], capsys)
+    assert_refused(code, err, "--record", gt)
+    assert_unchanged(before)
+
+
 # ------------------------------------------------------------------------------------ 1. batch
 def test_batch_list_file_where_a_result_goes_is_not_overwritten(tmp_path, capsys):
     """A list file at DIR/<stem>/<stem>.txt: that source is refused, the list kept."""
