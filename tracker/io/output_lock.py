@@ -22,6 +22,8 @@ from tracker.errors import InputError
 
 LOCK_PREFIX = "."
 LOCK_SUFFIX = ".lock"
+#: bytes read back from a lock file: its holder's pid and a newline
+PID_BYTES = 32
 
 
 class OutputBusyError(InputError):
@@ -36,7 +38,7 @@ def lock_path(folder: Path, stem: str) -> Path:
 def _holder(fd: int) -> Optional[int]:
     """The pid recorded in an open lock file, or None."""
     try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        text = os.pread(fd, PID_BYTES, 0).decode("ascii", "replace").strip()
         return int(text) if text.isdigit() else None
     except OSError:
         return None

@@ -34,6 +34,8 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 #: longest name ``safe_component`` returns (file systems allow 255 bytes; suffixes are added)
 MAX_COMPONENT_CHARS = 200
 _UNSAFE = re.compile(r"[^\w.-]+")
+#: the suffix of files being written (the partial-output scheme of ``tracker.io.writers``)
+PARTIAL_SUFFIX = ".partial"
 
 
 class OutputPathError(InputError):
@@ -115,4 +117,5 @@ def partial_names(final: PathLike) -> List[Path]:
     """``final`` and the temporary names written before it (``NAME.partial``,
     ``STEM.partial.SUFFIX``), as ``tracker.io.writers`` names them."""
     final = Path(final)
-    return [final, final.with_name(final.name + ".partial"), final.with_name(final.stem + ".partial" + final.suffix)]
+    return [final, final.with_name(final.name + PARTIAL_SUFFIX),
+            final.with_name(final.stem + PARTIAL_SUFFIX + final.suffix)]

@@ -38,10 +38,9 @@ import numpy as np
 
 from tracker.errors import InputError
 from tracker.io.mot import format_mot_row, write_text_atomic
-from tracker.io.output_paths import OutputGuard, partial_names
+from tracker.io.output_paths import PARTIAL_SUFFIX, OutputGuard, partial_names
 from tracker.tracks import Tracks, TrackState
 
-PARTIAL_SUFFIX = ".partial"
 DEFAULT_FLUSH_EVERY_S = 1.0
 
 
