@@ -21,7 +21,8 @@ are byte-identical), in DIR/<source stem>/: <stem>.txt, .jsonl, .mp4 (unless --n
 (DIR/cam1_clip/, DIR/cam2_clip/). A MOTChallenge sequence folder is tracked from its
 det/det.txt like 'track mot' (DIR/<SEQ>/<SEQ>.txt + <SEQ>.summary.json; the whole sequence,
 --start/--end do not apply); --mot-from frames tracks its img1/ images with the detector.
-DIR/batch.summary.json lists every source's outcome.
+DIR/batch.summary.json lists every source's outcome. A second batch into the same DIR while
+one runs stops at once (exit 2), or waits with --wait; no output ever replaces an input.
 
 Resume: a source whose folder holds a completed summary and all its final files is skipped
 (tracked again when its result-deciding settings changed, or with --redo); a source with

@@ -25,7 +25,8 @@ overwritten):
   <stem>.summary.json  how the run ended, frames, tracks, frames/s, time per stage
 While running, files are named <stem>.txt.partial, <stem>.jsonl.partial and <stem>.partial.mp4;
 they get their final names when the run ends or is interrupted (Ctrl-C, SIGTERM). After a
-crash or a full disk only .partial files remain (whole lines).
+crash or a full disk only .partial files remain (whole lines). A second run writing the same
+<stem> files into the folder meanwhile stops at once (exit 2), or waits with --wait.
 
 Detectors: the embedded people detector (default, offline), --detections det.txt (a
 MOTChallenge detection file, frame = decoded index + 1) or --onnx model.onnx (YOLOv8 / YOLOv5
