@@ -26,6 +26,9 @@ from tracker.pipeline import FileRun, IterableSource
 from tracker.tracks import Tracks
 
 REPO = Path(__file__).resolve().parents[1]
+#: frames of the first of two concurrent runs: long enough that it is still running when the
+#: test stops it (SIGSTOP) right after its first files appear
+FIRST_RUN_FRAMES = 300
 PACKAGE_DIR = REPO / "tracker"
 # the modules of the rule and of the lock are imported inside the tests that use them, so that
 # every other test runs (and fails for its own reason) on code without them
@@ -306,7 +309,7 @@ def test_train_associator_never_writes_into_the_package_or_onto_an_input(tmp_pat
 def test_second_run_into_the_same_folder_is_refused_naming_the_holder(tmp_path):
     """A real first run, stopped (SIGSTOP) while it holds its lock: the second run exits 2 with
     the folder and the holder's pid; the first then finishes with its own results."""
-    video_a, det_a = video_with_detections(tmp_path / "a", 90)
+    video_a, det_a = video_with_detections(tmp_path / "a", FIRST_RUN_FRAMES)
     video_b, det_b = video_with_detections(tmp_path / "b", 40)
     out = tmp_path / "out"
     first = track_process(video_a, det_a, out)
@@ -321,16 +324,16 @@ def test_second_run_into_the_same_folder_is_refused_naming_the_holder(tmp_path):
         first.send_signal(signal.SIGCONT)
     _, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
-    assert jsonl_frames(out / "clip.jsonl") == list(range(1, 91))
+    assert jsonl_frames(out / "clip.jsonl") == list(range(1, FIRST_RUN_FRAMES + 1))
     summary = json.loads((out / "clip.summary.json").read_text())
-    assert summary["frames_processed"] == 90 and summary["completed"]
+    assert summary["frames_processed"] == FIRST_RUN_FRAMES and summary["completed"]
     assert not (out / ".clip.lock").exists()
 
 
 def test_wait_runs_after_the_first_and_each_file_is_whole(tmp_path):
-    """The case of the issue (a 90-frame and a 40-frame run into one folder), with --wait:
-    the second waits for the first; the final files are the second run's, whole."""
-    video_a, det_a = video_with_detections(tmp_path / "a", 90)
+    """The case of the issue (a long and a 40-frame run into one folder), with --wait: the
+    second waits for the first; the final files are the second run's, whole."""
+    video_a, det_a = video_with_detections(tmp_path / "a", FIRST_RUN_FRAMES)
     video_b, det_b = video_with_detections(tmp_path / "b", 40)
     out = tmp_path / "out"
     first = track_process(video_a, det_a, out)
@@ -355,7 +358,7 @@ def test_wait_runs_after_the_first_and_each_file_is_whole(tmp_path):
 
 def test_lock_of_a_killed_run_is_taken_over(tmp_path, capsys):
     """SIGKILL leaves the lock file behind; the kernel released the flock: the next run goes on."""
-    video, det = video_with_detections(tmp_path / "a", 90)
+    video, det = video_with_detections(tmp_path / "a", FIRST_RUN_FRAMES)
     out = tmp_path / "out"
     first = track_process(video, det, out)
     assert wait_for(lambda: (out / "clip.txt.partial").is_file(), timeout=60)
@@ -365,7 +368,7 @@ def test_lock_of_a_killed_run_is_taken_over(tmp_path, capsys):
     assert (out / ".clip.lock").read_text().strip() == str(first.pid)  # stale: its holder is dead
     code, _, err = run_cli([video, "--detections", det, "-o", out, "-q", "--no-video"], capsys)
     assert code == 0, err
-    assert jsonl_frames(out / "clip.jsonl") == list(range(1, 91))
+    assert jsonl_frames(out / "clip.jsonl") == list(range(1, FIRST_RUN_FRAMES + 1))
 
 
 def test_file_run_api_refuses_or_waits(tmp_path):
