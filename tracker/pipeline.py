@@ -31,9 +31,11 @@ from tracker.core import Tracker
 from tracker.detections import Detections
 from tracker.errors import InputError
 from tracker.io.sources import DEFAULT_TIMEOUT_S, Frame, FrameSource, SourceInfo, open_source, parse_position
+from tracker.io.output_lock import OutputLock
 from tracker.io.writers import (
     DEFAULT_CODEC,
     DEFAULT_FLUSH_EVERY_S,
+    FrameSinks,
     JsonlWriter,
     MotWriter,
     OutputError,
@@ -414,6 +416,14 @@ class FileRun:
     every one of them was written completely. Every option error is raised as ``InputError``
     before a file is created. ``busy`` is true while a frame's results or the final files are
     being written (``StopSignals(hold=lambda: run.busy)`` then defers a second signal).
+
+    Output paths follow ``tracker.io.output_paths``: nothing that is an input (the source,
+    ``extra_inputs``) or a package file is written, nothing outside ``output_dir``. The run holds
+    the lock of its stem in ``output_dir`` (``tracker.io.output_lock``) from the start to the
+    summary: a second run onto the same files raises ``OutputBusyError`` before writing
+    anything, or waits for the first with ``wait=True``. A frame's results go to the ``.txt``
+    and the ``.jsonl`` together or not at all (``FrameSinks``): after an output error both hold
+    ``frames_in_files`` frames (in the summary).
     """
 
     def __init__(self, source: Any, detector: Any = None, *, output_dir: Optional[Union[str, Path]] = None,
@@ -421,19 +431,22 @@ class FileRun:
                  config: Optional[TrackerConfig] = None, embedder: Any = None, start=None, end=None,
                  stride: int = 1, fps: Optional[float] = None, timeout_s: float = DEFAULT_TIMEOUT_S,
                  keep_annotated: bool = False, extra_inputs: Sequence[Union[str, Path]] = (),
-                 flush_every_s: float = DEFAULT_FLUSH_EVERY_S, options: Optional[dict] = None):
+                 flush_every_s: float = DEFAULT_FLUSH_EVERY_S, options: Optional[dict] = None,
+                 wait: bool = False):
         self.started = time.monotonic()
         self.started_at = _now()
         self.session = TrackingSession(source, detector, config=config, embedder=embedder, start=start, end=end,
                                        stride=stride, fps=fps, timeout_s=timeout_s)
         self._opened: List[Any] = []
+        self.lock: Optional[OutputLock] = None
         try:
-            self._setup(output_dir, video, codec, trail_frames, keep_annotated, extra_inputs, flush_every_s)
+            self._setup(output_dir, video, codec, trail_frames, keep_annotated, extra_inputs, flush_every_s, wait)
         except BaseException:
             for w in self._opened:
                 w.abandon()
                 _remove_quietly(w.partial)
             self.session.close()
+            self._unlock()
             raise
         self.options = dict(options or {})
         self.options.setdefault("start", None if start is None else str(parse_position(start)))
@@ -447,7 +460,8 @@ class FileRun:
         self._loop_started: Optional[float] = None
         self.busy = False
 
-    def _setup(self, output_dir, video, codec, trail_frames, keep_annotated, extra_inputs, flush_every_s) -> None:
+    def _setup(self, output_dir, video, codec, trail_frames, keep_annotated, extra_inputs, flush_every_s,
+               wait) -> None:
         info = self.session.info
         self.output_dir = Path(output_dir) if output_dir is not None else default_output_dir(info)
         stem = info.name
@@ -458,14 +472,16 @@ class FileRun:
         inputs = [info.path] + [Path(p) for p in extra_inputs if p is not None]
         if info.kind == "frames" and info.path is not None:
             inputs.append(Path(info.location))
-        check_not_input(list(self.paths.values()), inputs)
+        check_not_input(list(self.paths.values()), inputs, root=self.output_dir)
         prepare_output_dir(self.output_dir)
+        self.lock = OutputLock(self.output_dir, stem, wait=wait).acquire()
         self._writers: Dict[str, Any] = {}
         self.mot = self._writers["mot"] = MotWriter(self.paths["mot"], flush_every_s)
         self._opened.append(self.mot)
         self.jsonl = self._writers["jsonl"] = JsonlWriter(self.paths["jsonl"], self.session.class_names,
                                                           flush_every_s)
         self._opened.append(self.jsonl)
+        self.sinks = FrameSinks([self.mot, self.jsonl], flush_every_s)
         self.video: Optional[VideoWriter] = None
         if video:
             fps_out = info.fps / max(1, self.session.source.stride)
@@ -508,8 +524,8 @@ class FileRun:
                 annotated = self.annotator.draw(result.image, result.tracks, label)
             t1 = clock()
             self.busy = True
-            self.mot.write(result.mot_frame, result.tracks)
-            self.jsonl.write(result.frame_index, result.timestamp, result.tracks)
+            self.sinks.write_frame([self.mot.encode(result.mot_frame, result.tracks),
+                                    self.jsonl.encode(result.frame_index, result.timestamp, result.tracks)])
             if self.video is not None:
                 self.video.write(annotated)
             self.busy = False
@@ -554,11 +570,13 @@ class FileRun:
             status = self._status(reason or self.stop_reason)
             self._note_unused_detections(status)
             try:
+                self.sinks.flush()  # both text files get every frame, or neither the last ones
                 for w in self._opened:
                     w.seal()
                 for w in self._opened:
                     w.commit()
             except (OSError, OutputError) as exc:
+                self.sinks.close()
                 for w in self._opened:
                     if not w.finished:
                         w.abandon()
@@ -566,6 +584,11 @@ class FileRun:
             return self._write_summary(status, None, final=True)
         finally:
             self.busy = False
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
     def _note_unused_detections(self, status: str) -> None:
         """Rule: detection-file rows for frames after the end of the video are not used; when
@@ -588,6 +611,7 @@ class FileRun:
         self.busy = True
         try:
             self.session.close()
+            self.sinks.close()
             for w in self._opened:
                 try:
                     w.abandon()
@@ -597,6 +621,7 @@ class FileRun:
             return self._write_summary(status, _describe(error), final=False)
         finally:
             self.busy = False
+            self._unlock()
 
     def _write_summary(self, status: RunStatus, error: Optional[str], final: bool) -> dict:
         s = self.session
@@ -613,6 +638,7 @@ class FileRun:
             "error": error,
             "source": self.info.to_dict(),
             "frames_processed": self.frames_written,
+            "frames_in_files": self.sinks.frames_in_files,
             "first_frame": self.first_mot_frame,
             "last_frame": self.last_mot_frame,
             "expected_frames": self.expected_frames,

@@ -11,6 +11,13 @@ Exit code (``exit_code()``), the most serious first: 130 / 143 when the batch wa
 (Ctrl-C / SIGTERM), 1 when a source failed with an internal error, 2 when a source failed
 because of its input (missing, unreadable, not a video...), 3 when a source ended early (a
 video stopped decoding, a stream was lost: its results kept), else 0 (skipped sources count as done).
+
+Two batches into one folder: the batch holds the lock ``batch`` of its output folder
+(``tracker.io.output_lock``) while it runs -- ``acquire()`` (the command line holds it from
+the plan to the summary; iterating takes it for the run when not held) -- so a second one is
+refused with ``OutputBusyError``, or waits with ``wait=True`` and then plans again. No output
+may overwrite an input (``tracker.io.output_paths``): ``batch.summary.json`` is checked against
+every source and list file now, each source's files in its worker.
 """
 from __future__ import annotations
 
@@ -34,9 +41,13 @@ from tracker.batch.worker import (
     WorkerSettings,
     completed_summary,
 )
-from tracker.io.writers import write_summary
+from tracker.io.output_lock import OutputLock
+from tracker.io.output_paths import OutputGuard
+from tracker.io.writers import prepare_output_dir, write_summary
 
 SUMMARY_FILE = "batch.summary.json"
+#: the lock of a whole batch in its output folder: ``.batch.lock``
+LOCK_STEM = "batch"
 
 
 def _now() -> str:
@@ -46,20 +57,49 @@ def _now() -> str:
 class BatchRun:
     """See the module doc. ``notes``: what the plan found worth telling (settings changed...)."""
 
-    def __init__(self, tasks: Sequence[SourceTask], settings: WorkerSettings, engine: Engine, redo: bool = False):
+    def __init__(self, tasks: Sequence[SourceTask], settings: WorkerSettings, engine: Engine, redo: bool = False,
+                 wait: bool = False):
         self.tasks = list(tasks)
         self.settings = settings
         self.engine = engine
+        self.redo = redo
         self.output_dir = Path(settings.output_dir)
+        self.frames = 0
+        self.seconds = 0.0
+        self.started_at: Optional[str] = None
+        self.stop_reason: Optional[str] = None
+        OutputGuard(self.inputs()).check(self.output_dir / SUMMARY_FILE, "--output-dir")
+        self.lock = OutputLock(self.output_dir, LOCK_STEM, wait=wait)
+        self._plan()
+
+    def inputs(self) -> List[Path]:
+        """Every source path and list file of the batch (no output may overwrite one)."""
+        found = []
+        for task in self.tasks:
+            found += [Path(p) for p in task.lists]
+            if task.kind not in ("stream", "webcam"):
+                found.append(Path(task.location))
+        return found
+
+    def acquire(self) -> None:
+        """Take the batch lock of the output folder (``OutputBusyError`` when another batch
+        holds it, or wait for it with ``wait``) and plan again from what is there now."""
+        if not self.lock.held:
+            prepare_output_dir(self.output_dir)
+            self.lock.acquire()
+            self._plan()
+
+    def release(self) -> None:
+        """Release the batch lock (safe to call twice)."""
+        self.lock.release()
+
+    def _plan(self) -> None:
+        redo, settings = self.redo, self.settings
         self.results: Dict[int, SourceResult] = {}
         self.notes: List[str] = []
         self.to_run: List[SourceTask] = []
         self.skipped: List[SourceTask] = []
         self.unusable: List[SourceTask] = []
-        self.frames = 0
-        self.seconds = 0.0
-        self.started_at: Optional[str] = None
-        self.stop_reason: Optional[str] = None
         for task in self.tasks:
             if task.kind == "error":
                 self.unusable.append(task)
@@ -82,6 +122,8 @@ class BatchRun:
             self.engine.request_stop(reason)
 
     def __iter__(self) -> Iterator[Event]:
+        owned = not self.lock.held
+        self.acquire()
         self.started_at = _now()
         t0 = time.monotonic()
         try:
@@ -109,6 +151,8 @@ class BatchRun:
             for task in self.to_run:  # e.g. a second Ctrl-C: whatever did not report back
                 self.results.setdefault(task.index, SourceResult.for_task(
                     task, STOPPED if self.stop_reason else NOT_STARTED))
+            if owned:
+                self.release()
 
     # ------------------------------------------------------------------ outcome
     def ordered(self) -> List[SourceResult]:
@@ -158,6 +202,15 @@ class BatchRun:
         }
 
     def write_summary(self) -> Path:
+        """Write ``batch.summary.json`` (under the batch lock: the one held, else taken for it)."""
         path = self.output_dir / SUMMARY_FILE
-        write_summary(path, self.summary())
+        owned = not self.lock.held
+        if owned:
+            prepare_output_dir(self.output_dir)
+            self.lock.acquire()
+        try:
+            write_summary(path, self.summary())
+        finally:
+            if owned:
+                self.release()
         return path

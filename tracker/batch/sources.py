@@ -55,7 +55,8 @@ class SourceTask:
     as text; for ``mot-det`` the sequence folder); spec: the text the user gave (for
     messages); folder: the output folder name under ``--output-dir`` (set by
     ``assign_folders``); error: why the source cannot be tracked (kind ``error`` only);
-    weight: a size hint for scheduling (bytes of a video file, else 0).
+    weight: a size hint for scheduling (bytes of a video file, else 0); lists: the list files
+    through which the source was named (inputs too: no output may overwrite them).
     """
 
     index: int
@@ -65,6 +66,7 @@ class SourceTask:
     folder: str = ""
     error: Optional[str] = None
     weight: int = 0
+    lists: Tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -121,6 +123,7 @@ class _Expander:
         self.tasks: List[SourceTask] = []
         self.notes: List[str] = []
         self._seen: Dict[str, str] = {}
+        self._via: Tuple[str, ...] = ()  # the list files being expanded now
 
     def add(self, kind: str, location: str, spec: str, error: Optional[str] = None, weight: int = 0) -> None:
         key = location if kind in ("stream", "webcam", "error") else f"{kind}:{os.path.realpath(location)}"
@@ -130,7 +133,8 @@ class _Expander:
         self._seen[key] = spec
         if kind in ("video", "frames", "mot-det"):
             location = os.path.abspath(location)  # workers may run elsewhere (another cwd, another node)
-        self.tasks.append(SourceTask(len(self.tasks), kind, location, spec, error=error, weight=weight))
+        self.tasks.append(SourceTask(len(self.tasks), kind, location, spec, error=error, weight=weight,
+                                     lists=self._via))
 
     def error(self, spec: str, message: str) -> None:
         self.add("error", spec, spec, error=message)
@@ -193,8 +197,12 @@ class _Expander:
         if not lines:
             self.error(shown, f"{shown}: a list of sources with no entries")
             return
-        for _, line in lines:
-            self.expand(line, path.parent, depth + 1, via + (real,))
+        outer, self._via = self._via, via + (real,)
+        try:
+            for _, line in lines:
+                self.expand(line, path.parent, depth + 1, via + (real,))
+        finally:
+            self._via = outer
 
     def folder(self, path: Path, shown: str) -> None:
         if _is_sequence(path):

@@ -68,11 +68,13 @@ class WorkerSettings:
     them). threads: onnxruntime intra-op threads of the detector and torch's thread count in the
     worker (fixed, so numerics do not depend on the machine). det_name: the detection file of a
     MOTChallenge sequence folder (``<SEQ>/det/<det_name>``).
+    wait: wait for another run writing the same files (``--wait``) instead of failing.
     """
 
     spec: RunSpec
     threads: int = 1
     det_name: str = "det.txt"
+    wait: bool = False
 
     @property
     def output_dir(self) -> str:
@@ -252,7 +254,8 @@ class Worker:
             job = FileRun(source, detector, output_dir=Path(s.output_dir) / task.folder, video=spec.output.video,
                           codec=spec.output.codec, trail_frames=spec.output.trail, config=config,
                           embedder=embed if embed is not None else "off",
-                          extra_inputs=[spec.detector.onnx], options=options)
+                          extra_inputs=[spec.detector.onnx, *task.lists, _file_or_none(spec.detector.class_names)],
+                          options=options, wait=s.wait)
         except BaseException:
             source.close()
             raise
@@ -282,7 +285,9 @@ class Worker:
 
     def _run_mot(self, task: SourceTask, report: Report) -> SourceResult:
         from tracker.io.mot import read_seqinfo, write_mot_results
-        from tracker.io.writers import check_not_input, prepare_output_dir, write_summary
+        from tracker.io.output_lock import OutputLock
+        from tracker.io.output_paths import safe_component
+        from tracker.io.writers import check_not_input, prepare_output_dir
         from tracker.mot_runner import track_mot_sequence
         from tracker.run import mot_tracker_config
 
@@ -293,13 +298,27 @@ class Worker:
         seq = Path(task.location)
         info = read_seqinfo(seq)
         config = mot_tracker_config(s.spec)
-        out = prepare_output_dir(Path(s.output_dir) / task.folder)
+        out = Path(s.output_dir) / task.folder
         det_path = seq / "det" / s.det_name
-        paths = {"mot": out / f"{info.name}.txt", "summary": out / f"{info.name}.summary.json"}
-        check_not_input(list(paths.values()), [det_path, seq / "seqinfo.ini"])
-        paths["summary"].unlink(missing_ok=True)  # an old summary would describe a previous run
-        result = track_mot_sequence(seq, config, s.det_name, det.score_threshold, det.score_rescale)
-        write_mot_results(paths["mot"], result.rows)  # atomic: complete or absent
+        name = safe_component(info.name, task.folder)  # seqinfo.ini name= is one path component
+        paths = {"mot": out / f"{name}.txt", "summary": out / f"{name}.summary.json"}
+        check_not_input(list(paths.values()), [det_path, seq / "seqinfo.ini", seq / "gt" / "gt.txt", *task.lists],
+                        root=out)
+        prepare_output_dir(out)
+        with OutputLock(out, name, wait=s.wait):
+            paths["summary"].unlink(missing_ok=True)  # an old summary would describe a previous run
+            result = track_mot_sequence(seq, config, s.det_name, det.score_threshold, det.score_rescale)
+            write_mot_results(paths["mot"], result.rows)  # atomic: complete or absent
+            self._write_mot_summary(task, seq, info, det_path, config, out, paths, result, started_at, t0)
+        report(task.index, result.frames)
+        return SourceResult.for_task(task, DONE, 0, frames=result.frames, notes=list(result.notes))
+
+    def _write_mot_summary(self, task, seq, info, det_path, config, out, paths, result, started_at, t0) -> None:
+        """The ``<SEQ>.summary.json`` of a det-file sequence (``completed``: its results are written)."""
+        from tracker.io.writers import write_summary
+
+        s = self.settings
+        det = s.spec.detector
         seconds = time.monotonic() - t0
         summary = {
             "completed": True, "status": RunStatus.COMPLETED, "exit_code": RunStatus.COMPLETED.exit_code,
@@ -317,8 +336,11 @@ class Worker:
             "tracker_config": config.to_dict(), "started_at": started_at, "finished_at": _now(),
         }
         write_summary(paths["summary"], summary)
-        report(task.index, result.frames)
-        return SourceResult.for_task(task, DONE, 0, frames=result.frames, notes=list(result.notes))
+
+
+def _file_or_none(text):
+    """``text`` as a path when it names an existing file (``--class-names FILE|LIST``), else None."""
+    return Path(text) if text and Path(text).is_file() else None
 
 
 def _now() -> str:

@@ -287,6 +287,34 @@ def load_default_embedder():
     return embedder.embed, None
 
 
+#: the files ``track bench`` writes into its output folder besides the result files
+BENCH_FILES = ("eval.json", "bench.json", "bench.png", "bench_per_sequence.png")
+
+
+def plan_result_paths(settings: BenchSettings, sequences: Sequence[Path], trackers: Sequence[str]) -> dict:
+    """``{(tracker, sequence folder): result file}`` under the output-path rule
+    (``tracker.io.output_paths``): ``output_dir/<tracker>/<SEQ>.txt`` with ``<SEQ>`` the
+    sequence folder's name, as the evaluation reads it (a ``seqinfo.ini`` ``name=`` never
+    names a path); it and ``BENCH_FILES`` must lie in the output folder and be none of the
+    inputs (detection, gt, seqinfo files, videos). ``InputError`` before anything is written."""
+    from tracker.io.output_paths import OutputGuard, safe_component
+
+    out_dir = Path(settings.output_dir)
+    inputs: List[Path] = []
+    for seq in sequences:
+        inputs += [seq / "det" / settings.det_name, seq / "gt" / "gt.txt", seq / "seqinfo.ini"]
+        if settings.video_root is not None:
+            inputs.append(Path(settings.video_root) / f"{seq.name}{VIDEO_SUFFIX}")
+    guard = OutputGuard(inputs, root=out_dir)
+    guard.check_all([out_dir / name for name in BENCH_FILES], "--output-dir")
+    paths = {}
+    for seq in sequences:
+        stem = safe_component(seq.name, "sequence")
+        for name in trackers:
+            paths[name, seq] = guard.check(out_dir / safe_component(name, "tracker") / f"{stem}.txt", "--output-dir")
+    return paths
+
+
 def run_bench(settings: BenchSettings, progress: Optional[Progress] = None) -> BenchResult:
     """Run every available tracker of ``settings`` on every selected sequence, write the MOT
     result files, and evaluate them. A peer that is not installed is skipped with its reason."""
@@ -320,6 +348,7 @@ def run_bench(settings: BenchSettings, progress: Optional[Progress] = None) -> B
         raise InputError(f"video_root {settings.video_root}: not a folder (expected a folder of <SEQ>.mp4 files)",
                          "video_root")
     out_dir = Path(settings.output_dir)
+    result_paths = plan_result_paths(settings, sequences, trackers)
     runs: Dict[str, Dict[str, TrackerRun]] = {t: {} for t in trackers}
     seq_info: Dict[str, dict] = {}
     for seq_dir in sequences:
@@ -328,7 +357,7 @@ def run_bench(settings: BenchSettings, progress: Optional[Progress] = None) -> B
                                score_rescale=settings.score_rescale, seq_length=info.seq_length)
         source = find_frame_source(info, settings.video_root)
         seq_notes = [f"{note}, for every tracker" for note in dets.notes()]
-        seq_info[info.name] = {"frames": info.seq_length, "fps": info.frame_rate,
+        seq_info[seq_dir.name] = {"frames": info.seq_length, "fps": info.frame_rate,
                                "size": [info.width, info.height],
                                "detections": int(sum(len(d) for d in dets.by_frame.values())),
                                "frame_source": source.kind, "frame_source_note": source.note, "notes": seq_notes}
@@ -336,8 +365,8 @@ def run_bench(settings: BenchSettings, progress: Optional[Progress] = None) -> B
             adapter = make_adapter(name, info.frame_rate, frames_available=source.available, embedder=embedder,
                                    image_size=(info.width, info.height), sequence=info.name)
             run = run_sequence(adapter, dets, info, source)
-            write_mot_results(out_dir / name / f"{info.name}.txt", run.rows)
-            runs[name][info.name] = run
+            write_mot_results(result_paths[name, seq_dir], run.rows)
+            runs[name][seq_dir.name] = run
             say(f"{info.name}: {name}: {run.frames} frames, {run.tracks} ids, {run.frames_per_second:.0f} frames/s"
                 + (" (with frames)" if run.frames_used else ""))
     say("evaluating ...")

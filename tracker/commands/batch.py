@@ -21,7 +21,8 @@ are byte-identical), in DIR/<source stem>/: <stem>.txt, .jsonl, .mp4 (unless --n
 (DIR/cam1_clip/, DIR/cam2_clip/). A MOTChallenge sequence folder is tracked from its
 det/det.txt like 'track mot' (DIR/<SEQ>/<SEQ>.txt + <SEQ>.summary.json; the whole sequence,
 --start/--end do not apply); --mot-from frames tracks its img1/ images with the detector.
-DIR/batch.summary.json lists every source's outcome.
+DIR/batch.summary.json lists every source's outcome. A second batch into the same DIR while
+one runs stops at once (exit 2), or waits with --wait; no output ever replaces an input.
 
 Resume: a source whose folder holds a completed summary and all its final files is skipped
 (tracked again when its result-deciding settings changed, or with --redo); a source with
@@ -47,7 +48,7 @@ ended early (a damaged video, a lost stream: results kept), 130 interrupted (Ctr
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from tracker.commands.video import add_detector_options, add_time_options, add_tracker_options
+    from tracker.commands.video import add_detector_options, add_time_options, add_tracker_options, add_wait_option
     from tracker.config import ASSOCIATOR_CHOICES_HELP
 
     parser.add_argument("sources", nargs="+", metavar="SOURCE",
@@ -61,6 +62,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                      help="motion trail length in frames (0: none; default 20)")
     out.add_argument("--redo", action="store_true", help="track every source again, also complete ones")
     out.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no report (errors only)")
+    add_wait_option(out)
     eng = parser.add_argument_group("engine")
     eng.add_argument("--engine", choices=("local", "ray"), default="local",
                      help="local: a process pool on this machine (default); ray: Ray actors")
@@ -124,16 +126,14 @@ def build_settings(args):
     mot_tracker_config(spec)
     if spec.detector.kind == "onnx":
         build_detector(spec.detector)  # the model loads (checked once here, as 'track SOURCE' checks it)
-    return WorkerSettings(spec=spec, threads=threads, det_name=args.det_name)
+    return WorkerSettings(spec=spec, threads=threads, det_name=args.det_name, wait=args.wait)
 
 
 def run(args) -> int:
     os.environ.setdefault("OPENCV_LOG_LEVEL", "FATAL")  # workers inherit it: no FFmpeg chatter
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     from tracker.batch import BatchRun, expand_sources, make_engine
-    from tracker.commands.batch_progress import BatchProgress
     from tracker.io.writers import prepare_output_dir
-    from tracker.pipeline import Interrupted, StopSignals
 
     settings = build_settings(args)
     tasks, notes = expand_sources(args.sources, args.mot_from, args.det_name)
@@ -141,7 +141,19 @@ def run(args) -> int:
         raise InputError("no sources to track")
     prepare_output_dir(Path(settings.output_dir))
     engine = make_engine(args.engine, settings, args.workers, args.address)
-    batch = BatchRun(tasks, settings, engine, redo=args.redo)
+    batch = BatchRun(tasks, settings, engine, redo=args.redo, wait=args.wait)
+    try:
+        return _run_batch(args, batch, tasks, notes)
+    finally:
+        batch.release()
+
+
+def _run_batch(args, batch, tasks, notes) -> int:
+    """Run the planned batch under its lock, report, write the summary; the exit code."""
+    from tracker.commands.batch_progress import BatchProgress
+    from tracker.pipeline import Interrupted, StopSignals
+
+    batch.acquire()
     if not args.quiet:
         for note in notes + batch.notes:
             print(f"note: {note}", file=sys.stderr)

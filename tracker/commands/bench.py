@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from tracker.errors import InputError
+from tracker.io.output_paths import OutputGuard
 from tracker.io.mot import SCORE_RESCALE_MODES
 
 DESCRIPTION = """Benchmark ours against the established trackers, side by side, on identical detections.
@@ -201,6 +202,7 @@ def _run_scaling(args) -> int:
     if args.soak_objects < 1:
         raise InputError(f"--soak-objects must be >= 1, got {args.soak_objects}")
     out = Path(args.output_dir or "bench_scaling")
+    OutputGuard(root=out).check_all([out / "scaling.json", out / "scaling.png"], "--output-dir")
     say = _progress(args)
     started = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     t0 = time.perf_counter()

@@ -20,6 +20,7 @@ from tracker.embedding.histogram import colour_histograms
 from tracker.embedding.inference import Embedder, load_weights, save_weights, shipped_weights_path, SHIPPED
 from tracker.embedding.reid_eval import EvalProtocol, evaluate_embedding, load_gt_crops
 from tracker.errors import InputError
+from tracker.io.output_paths import OutputGuard
 
 DESCRIPTION = __doc__
 
@@ -87,6 +88,14 @@ def run(args) -> int:
         raise InputError(f"{video}: not found")
     if not Path(args.gt).is_file():
         raise InputError(f"{args.gt}: gt file not found")
+    weights = [w for w in (args.weights, args.holdout_weights) if w and Path(w).is_file()]
+    guard = OutputGuard([video, args.gt, *weights])
+    if args.json:
+        guard.check(args.json, "--json")
+    if args.record:  # the weights file itself is updated on purpose; the .json beside it must be no input
+        inputs = OutputGuard([video, args.gt, args.json], protect_package=False)
+        for spec in _record_specs(args):
+            inputs.check(_weights_path(spec).with_suffix(".json"), "--record")
     blocks = []
     try:
         proto = EvalProtocol(step=args.step, gap_seconds=args.gap_seconds, frames=_range(args.frames))
@@ -124,14 +133,22 @@ def run(args) -> int:
     return 0
 
 
+def _record_specs(args) -> list:
+    """The weights ``--record`` updates: ``--weights``, and ``--holdout-weights`` with ``--holdout-frames``."""
+    return [args.weights] + ([args.holdout_weights] if args.holdout_frames else [])
+
+
+def _weights_path(spec) -> Path:
+    """The weights file of a ``--weights`` value (a shipped name or a path)."""
+    if spec is None or str(spec) in SHIPPED:
+        return shipped_weights_path("default" if spec is None else str(spec))
+    return Path(spec)
+
+
 def _record(args, blocks, video) -> None:
     """Add the learned-model rows to the metadata of the weights they evaluate."""
-    targets = [(args.weights, blocks[0])]
-    if len(blocks) > 1:
-        targets.append((args.holdout_weights, blocks[1]))
-    for spec, block in targets:
-        path = shipped_weights_path("default" if spec is None else str(spec)) if spec is None or str(spec) in SHIPPED \
-            else Path(spec)
+    for spec, block in zip(_record_specs(args), blocks):
+        path = _weights_path(spec)
         model, meta = load_weights(path)
         ev = meta.setdefault("evaluation", {})
         key = f"{video.name} frames {block['frames']}"

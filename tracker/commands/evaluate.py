@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from tracker.errors import InputError
+from tracker.io.output_paths import OutputGuard
 from tracker.evaluation import (
     BENCHMARK_CHOICES,
     EvalConfig,
@@ -91,11 +92,27 @@ def _names(args, paths: List[Path]) -> List[str]:
     return names
 
 
-def _check_outputs(args, inputs: List[Path]) -> None:
-    resolved = {p.resolve() for p in inputs if p.exists()}
-    for out in (args.json, args.plot):
-        if out is not None and out.resolve() in resolved:
-            raise InputError(f"{out}: is an input file; refusing to overwrite it")
+def _input_files(args, paths: List[Path]) -> List[Path]:
+    """Every file this evaluation reads: gt files and ``seqinfo.ini`` (of ``--gt`` or of each
+    sequence under ``--gt-root``) and the result files (given, or ``<SEQ>.txt`` and
+    ``data/<SEQ>.txt`` in each result folder)."""
+    files: List[Path] = list(paths)
+    if args.gt is not None:
+        files += [args.gt, args.gt.parent.parent / "seqinfo.ini"]
+    if args.gt_root is not None:
+        for pattern in ("*/gt/*", "*/seqinfo.ini", "gt/*", "seqinfo.ini"):
+            files += sorted(args.gt_root.glob(pattern))
+    for folder in (p for p in paths if p.is_dir()):
+        files += sorted(folder.glob("*.txt")) + sorted(folder.glob("data/*.txt"))
+    return files
+
+
+def _check_outputs(args, paths: List[Path]) -> None:
+    """``--json`` and ``--plot`` follow the output-path rule: never onto an input."""
+    guard = OutputGuard(_input_files(args, paths))
+    for option, out in (("--json", args.json), ("--plot", args.plot)):
+        if out is not None:
+            guard.check(out, option)
 
 
 def run(args) -> int:
@@ -111,7 +128,7 @@ def run(args) -> int:
             raise InputError("--results-root needs --gt-root (the single-file form takes --results FILE ...)")
         if args.seqs:
             raise InputError("--seqs needs --gt-root (the single-file form evaluates one sequence)")
-        _check_outputs(args, [args.gt] + paths)
+        _check_outputs(args, paths)
         reports = {name: evaluate_files(args.gt, path, fps=args.fps, seq_length=args.seq_length, config=config,
                                         tracker=name) for name, path in zip(names, paths)}
     else:

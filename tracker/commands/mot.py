@@ -4,10 +4,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Dict
 
 from tracker.config import ASSOCIATOR_CHOICES_HELP, ASSOCIATORS, TrackerConfig
 from tracker.errors import InputError
-from tracker.io.mot import SCORE_RESCALE_MODES, find_sequences, write_mot_results
+from tracker.io.mot import SCORE_RESCALE_MODES, find_sequences, read_seqinfo, write_mot_results
+from tracker.io.output_paths import OutputGuard, resolved, safe_component
 from tracker.mot_runner import track_mot_sequence
 
 DESCRIPTION = """Track MOTChallenge sequences from their detection files (no frames needed).
@@ -31,6 +33,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
+def plan_outputs(sequences, output_dir: Path, det_name: str) -> Dict[Path, Path]:
+    """``{sequence folder: its result file}`` under the output-path rule: the name is the
+    ``seqinfo.ini`` ``name=`` made one path component; every result file lies in
+    ``output_dir`` and is none of the inputs (detection files, ``seqinfo.ini``, gt) and no two
+    sequences share one. ``InputError`` before anything is written."""
+    inputs = []
+    for seq in sequences:
+        inputs += [seq / "det" / det_name, seq / "seqinfo.ini", seq / "gt" / "gt.txt"]
+    guard = OutputGuard(inputs, root=output_dir)
+    outputs: Dict[Path, Path] = {}
+    owner: Dict[Path, Path] = {}
+    for seq in sequences:
+        out = output_dir / f"{safe_component(read_seqinfo(seq).name, safe_component(seq.name, 'sequence'))}.txt"
+        guard.check(out, "--output-dir")
+        key = resolved(out)
+        if key in owner:
+            raise InputError(f"{seq} and {owner[key]}: both are named {out.stem} (seqinfo.ini name=); their results "
+                             f"would overwrite each other in {out}")
+        owner[key] = seq
+        outputs[seq] = out
+    return outputs
+
+
 def run(args) -> int:
     sequences = find_sequences(args.paths)
     missing = [s for s in sequences if not (s / "det" / args.det_name).is_file()]
@@ -39,6 +64,7 @@ def run(args) -> int:
     sequences = [s for s in sequences if s not in missing]
     if not sequences:
         raise InputError(f"no sequence has det/{args.det_name}")
+    outputs = plan_outputs(sequences, args.output_dir, args.det_name)
     config = TrackerConfig() if args.associator == "default" else TrackerConfig(associator=args.associator)
     if not args.quiet:
         print("| sequence | frames | detections | tracks | frames/s | notes |")
@@ -46,7 +72,7 @@ def run(args) -> int:
     total_frames = total_time = 0.0
     for seq in sequences:
         result = track_mot_sequence(seq, config, args.det_name, args.min_score, args.score_rescale)
-        write_mot_results(args.output_dir / f"{result.name}.txt", result.rows)
+        write_mot_results(outputs[seq], result.rows)
         total_frames += result.frames
         total_time += result.tracker_seconds
         if not args.quiet:

@@ -25,6 +25,7 @@ from tracker.embedding.augment import AugmentConfig
 from tracker.embedding.inference import save_weights
 from tracker.embedding.model import EncoderConfig
 from tracker.errors import InputError
+from tracker.io.output_paths import OutputGuard
 from tracker.training.contrastive import ContrastiveTrainer, TrainConfig, now_iso
 from tracker.training.data import CropConfig, VideoSpec, build_training_set, find_detection_file
 from tracker.training.linking import LinkConfig
@@ -95,6 +96,14 @@ def parse_excludes(items, videos) -> list:
     return [tuple(r) for r in out]
 
 
+def weights_outputs(output: Path) -> list:
+    """Every file ``track train --output OUTPUT`` writes: the weights, the ``.json`` metadata
+    beside them, the checkpoint and the temporary file of each (all checked before training)."""
+    ckpt = output.with_name(output.name + ".ckpt")
+    return [output, output.with_suffix(".json"), output.with_name(output.name + ".tmp"), ckpt,
+            ckpt.with_name(ckpt.name + ".tmp")]
+
+
 def run(args) -> int:
     torch.set_num_threads(max(1, int(args.threads)))
     videos = [Path(v) for v in args.videos]
@@ -116,8 +125,8 @@ def run(args) -> int:
     output = Path(args.output)
     if output.suffix != ".pt":
         raise InputError(f"--output {output}: expected a .pt file name")
-    if any(output.resolve() == p.resolve() for p in videos + dets):
-        raise InputError(f"--output {output} would overwrite an input")
+    guard = OutputGuard(videos + dets)
+    guard.check_all(weights_outputs(output), "--output")
     try:
         config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, temperature=args.temperature,
                              momentum=args.momentum, queue_size=args.queue_size, hard_negatives=args.hard_negatives,

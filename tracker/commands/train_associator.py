@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from tracker.errors import InputError
+from tracker.io.output_paths import OutputGuard
 
 DESCRIPTION = """Train the Transformer associator from MOTChallenge development sequences.
 
@@ -20,9 +21,10 @@ and which detections are new. Runs on CPU (a few minutes per epoch on 2 cores).
 
 Writes OUTPUT (.npz weights) and OUTPUT with .json (metadata: data, date, settings, command).
 
-The shipped model (geometry and motion only; about 20 minutes on a busy 2-core CPU):
+The shipped model (geometry and motion only; about 20 minutes on a busy 2-core CPU; the
+package's own files are never an output: copy the result into tracker/models/associator/):
   track train-associator --mot-root ../shared/data/mot \\
-      --output tracker/models/associator/associator.npz
+      --output associator_out/associator.npz
 With appearance: add --video-root ../shared/data/video (the sequences that have a <SEQ>.mp4
 there get embeddings from the shipped embedder; the model then uses them when given).
 
@@ -48,6 +50,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "to record in the metadata")
 
 
+def associator_outputs(output: Path) -> list:
+    """Every file ``--output OUTPUT`` writes: the weights, their temporary file and the
+    ``.json`` metadata beside them (all checked before training)."""
+    return [output, output.with_name(output.name + ".tmp.npz"), output.with_suffix(".json")]
+
+
 def run(args) -> int:
     from tracker.io.mot import find_sequences
     from tracker.training.associator import TrainSettings, build_problems, save_network, train_network
@@ -60,6 +68,10 @@ def run(args) -> int:
             if (s / "gt" / "gt.txt").is_file() and (s / "det" / "det.txt").is_file() and s.name not in args.exclude]
     if not seqs:
         raise InputError(f"{args.mot_root}: no sequence with both det/det.txt and gt/gt.txt")
+    inputs = [args.heldout_json] + [s / name for s in seqs for name in ("det/det.txt", "gt/gt.txt", "seqinfo.ini")]
+    if args.video_root is not None:
+        inputs += [args.video_root / f"{s.name}.mp4" for s in seqs]
+    OutputGuard(inputs).check_all(associator_outputs(args.output), "--output")
     settings = TrainSettings(seed=args.seed, threads=args.threads,
                              **({"epochs": args.epochs} if args.epochs is not None else {}))
     if settings.epochs < 1:

@@ -25,7 +25,8 @@ overwritten):
   <stem>.summary.json  how the run ended, frames, tracks, frames/s, time per stage
 While running, files are named <stem>.txt.partial, <stem>.jsonl.partial and <stem>.partial.mp4;
 they get their final names when the run ends or is interrupted (Ctrl-C, SIGTERM). After a
-crash or a full disk only .partial files remain (whole lines).
+crash or a full disk only .partial files remain (whole lines). A second run writing the same
+<stem> files into the folder meanwhile stops at once (exit 2), or waits with --wait.
 
 Detectors: the embedded people detector (default, offline), --detections det.txt (a
 MOTChallenge detection file, frame = decoded index + 1) or --onnx model.onnx (YOLOv8 / YOLOv5
@@ -59,6 +60,13 @@ def add_tracker_options(parser: argparse.ArgumentParser, associator_help: str = 
     trk.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a TrackerConfig setting, e.g. --set lost_horizon_s=6 or "
                           "--set motion.measurement_noise=0.1 (repeatable)")
+
+
+def add_wait_option(out) -> None:
+    """``--wait``, shared by ``track SOURCE`` and ``track batch``."""
+    out.add_argument("--wait", action="store_true",
+                     help="when another track run is writing the same files in the output folder, wait for it "
+                          "to end (default: stop with an error)")
 
 
 def add_detector_options(det, det_file: str, det_file_threshold: str) -> None:
@@ -103,6 +111,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--trail", type=int, default=20, metavar="N",
                      help="motion trail length in frames (0: none; default 20)")
     out.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary (errors only)")
+    add_wait_option(out)
     det = parser.add_argument_group("detector (default: the embedded people detector)")
     which = det.add_mutually_exclusive_group()
     which.add_argument("--detections", type=Path, metavar="DET.txt",
@@ -142,6 +151,11 @@ def spec_from_args(args, output_dir=None):
                         video=not args.no_video, codec=args.codec, trail=args.trail)
     return RunSpec(source=source, detector=detector, output=output, appearance=args.appearance,
                    associator=args.associator, overrides=parse_settings(args.set))
+
+
+def _file_or_none(text):
+    """``text`` as a path when it names an existing file (``--class-names FILE|LIST``), else None."""
+    return Path(text) if text and Path(text).is_file() else None
 
 
 def _quiet_opencv() -> None:
@@ -188,7 +202,8 @@ def run(args) -> int:
                    "set": dict(spec.overrides)}
         job = FileRun(source, detector, output_dir=args.output_dir, video=not args.no_video, codec=args.codec,
                       trail_frames=args.trail, config=config, embedder=args.appearance, keep_annotated=args.show,
-                      extra_inputs=[args.detections, args.onnx], options=options)
+                      extra_inputs=[args.detections, args.onnx, _file_or_none(args.class_names)], options=options,
+                      wait=args.wait)
     except BaseException:
         source.close()
         raise
@@ -236,9 +251,10 @@ def run(args) -> int:
     late = [n for n in summary.get("notes", []) if n not in shown_notes]
     status = summary["status"]
     if status == RunStatus.OUTPUT_ERROR:
-        print(f"track: error: {output_error or summary.get('error')}\ntrack: {summary['frames_processed']} frames "
-              f"were processed; their results are kept in the .partial files in {summary['output_dir']}/",
-              file=sys.stderr)
+        done, kept = summary["frames_processed"], summary["frames_in_files"]
+        which = "their results are" if kept == done else f"the results of {kept} of them are"
+        print(f"track: error: {output_error or summary.get('error')}\ntrack: {done} frames were processed; "
+              f"{which} kept in the .partial files in {summary['output_dir']}/", file=sys.stderr)
         return exit_codes.BAD_INPUT
     if not args.quiet:
         for note in late:

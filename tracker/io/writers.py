@@ -38,9 +38,9 @@ import numpy as np
 
 from tracker.errors import InputError
 from tracker.io.mot import format_mot_row, write_text_atomic
+from tracker.io.output_paths import PARTIAL_SUFFIX, OutputGuard, partial_names
 from tracker.tracks import Tracks, TrackState
 
-PARTIAL_SUFFIX = ".partial"
 DEFAULT_FLUSH_EVERY_S = 1.0
 
 
@@ -105,11 +105,34 @@ class _LineFile(_Finalizable):
         except OSError as exc:
             raise OutputError(f"{self.partial}: cannot write ({exc.strerror or exc})") from None
 
-    def _add(self, lines: Sequence[str]) -> None:
+    def _add(self, lines: Sequence[str], autoflush: bool = True) -> None:
         self._buffer.extend(lines)
         self.lines += len(lines)
-        if time.monotonic() - self._last_flush >= self.flush_every_s:
+        if autoflush and self.flush_due():
             self.flush()
+
+    def flush_due(self) -> bool:
+        """True when ``flush_every_s`` has passed since the last flush."""
+        return time.monotonic() - self._last_flush >= self.flush_every_s
+
+    def _drop_last(self, count: int) -> None:
+        """Take the last ``count`` buffered lines back (a frame that is not written at all)."""
+        if count:
+            del self._buffer[-count:]
+            self.lines -= count
+
+    def _cut_back(self, size: int, buffer: list) -> None:
+        """Cut the partial file back to ``size`` bytes and buffer ``buffer`` again (after a
+        failed flush of a group of files, see ``FrameSinks``)."""
+        self._buffer = list(buffer)
+        if self._fd is None:
+            return
+        try:
+            os.ftruncate(self._fd, size)
+            os.lseek(self._fd, size, os.SEEK_SET)
+            self._size = size
+        except OSError:
+            self._broken = True
 
     def flush(self) -> None:
         """Write the buffered whole lines to the partial file. On any failure the file is cut
@@ -187,10 +210,14 @@ class _LineFile(_Finalizable):
 class MotWriter(_LineFile):
     """MOTChallenge result rows ``frame,id,x,y,w,h,score,-1,-1,-1`` (frames 1-based)."""
 
-    def write(self, mot_frame: int, tracks: Tracks) -> None:
+    def encode(self, mot_frame: int, tracks: Tracks) -> list:
+        """The lines of one frame (nothing is written)."""
         xywh = tracks.to_xywh()
-        self._add([format_mot_row(mot_frame, tid, box, score)
-                   for tid, box, score in zip(tracks.track_ids, xywh, tracks.scores)])
+        return [format_mot_row(mot_frame, tid, box, score)
+                for tid, box, score in zip(tracks.track_ids, xywh, tracks.scores)]
+
+    def write(self, mot_frame: int, tracks: Tracks) -> None:
+        self._add(self.encode(mot_frame, tracks))
 
 
 class JsonlWriter(_LineFile):
@@ -223,8 +250,73 @@ class JsonlWriter(_LineFile):
         ts = round(float(timestamp), 6) if math.isfinite(timestamp) else None
         return {"frame": int(frame_index) + 1, "index": int(frame_index), "time": ts, "tracks": items}
 
+    def encode(self, frame_index: int, timestamp: float, tracks: Tracks) -> list:
+        """The line of one frame (nothing is written)."""
+        return [json.dumps(self.record(frame_index, timestamp, tracks), separators=(",", ":")) + "\n"]
+
     def write(self, frame_index: int, timestamp: float, tracks: Tracks) -> None:
-        self._add([json.dumps(self.record(frame_index, timestamp, tracks), separators=(",", ":")) + "\n"])
+        self._add(self.encode(frame_index, timestamp, tracks))
+
+
+class FrameSinks:
+    """The text files of one run written frame by frame, each frame to every file or to none.
+
+    ``write_frame([lines of file 1, lines of file 2, ...])`` buffers one frame's lines (already
+    encoded) in every file and flushes them all together every ``flush_every_s`` seconds. When
+    a flush of one file fails (a full disk), every file is cut back to the end of the last frame
+    they all hold, the frames stay buffered, and the frame being written is taken back
+    entirely. ``frames_in_files``: frames whose lines every file holds on disk;
+    ``frames_accepted``: frames given to ``write_frame`` and not taken back.
+    """
+
+    def __init__(self, files: Sequence[_LineFile], flush_every_s: float = DEFAULT_FLUSH_EVERY_S):
+        self.files = list(files)
+        self.flush_every_s = float(flush_every_s)
+        self._last_flush = time.monotonic()
+        self.frames_in_files = 0
+        self.frames_accepted = 0
+
+    def write_frame(self, lines: Sequence[Sequence[str]]) -> None:
+        """Buffer one frame's lines in every file (``lines[i]`` for ``files[i]``); flush all when
+        due. On an ``OutputError`` (or an interruption) the frame is not in any file."""
+        if len(lines) != len(self.files):
+            raise ValueError(f"write_frame needs lines for {len(self.files)} files, got {len(lines)}")
+        for f, frame_lines in zip(self.files, lines):
+            f._add(frame_lines, autoflush=False)
+        self.frames_accepted += 1
+        if time.monotonic() - self._last_flush >= self.flush_every_s:
+            try:
+                self.flush()
+            except BaseException:
+                for f, frame_lines in zip(self.files, lines):
+                    f._drop_last(len(frame_lines))
+                self.frames_accepted -= 1
+                raise
+
+    def flush(self) -> None:
+        """Write every file's buffered lines; on any failure every file is cut back to where
+        this flush started and keeps its lines buffered (``OutputError`` for an ``OSError``)."""
+        self._last_flush = time.monotonic()
+        saved = [(f._size, list(f._buffer)) for f in self.files]
+        try:
+            for f in self.files:
+                f.flush()
+        except BaseException:
+            for f, (size, buffer) in zip(self.files, saved):
+                f._cut_back(size, buffer)
+            raise
+        self.frames_in_files = self.frames_accepted
+
+    def close(self) -> None:
+        """Flush everything as one group (as far as possible), then ``abandon`` every file:
+        they keep their ``.partial`` names and hold the same whole frames."""
+        try:
+            self.flush()
+        except (OSError, OutputError):
+            pass
+        for f in self.files:
+            f._buffer.clear()
+            f.abandon()
 
 
 #: characters of a video codec's FourCC
@@ -301,23 +393,14 @@ class VideoWriter(_Finalizable):
         return self.partial
 
 
-def check_not_input(outputs: Sequence[Path], inputs: Sequence[Optional[Path]]) -> None:
-    """Raise ``InputError`` when an output path (final or partial) is one of the inputs."""
-    def same(a: Path, b: Path) -> bool:
-        try:
-            return a.exists() and b.exists() and os.path.samefile(a, b)
-        except OSError:
-            return False
-
+def check_not_input(outputs: Sequence[Path], inputs: Sequence[Optional[Path]],
+                    root: Optional[Path] = None) -> None:
+    """Raise ``OutputPathError`` (an ``InputError``) when an output path -- final or partial --
+    is or would replace one of the inputs, is a package file, or leaves ``root``: the rule of
+    ``tracker.io.output_paths``."""
+    guard = OutputGuard(inputs, root)
     for out in outputs:
-        for cand in (out, partial_text_path(out), partial_video_path(out)):
-            for inp in inputs:
-                if inp is None:
-                    continue
-                inp = Path(inp)
-                if same(cand, inp) or cand.resolve() == inp.resolve():
-                    raise InputError(f"{cand}: this output would overwrite the input {inp}; choose another "
-                                     "--output-dir")
+        guard.check_all(partial_names(out))
 
 
 def prepare_output_dir(folder: Path) -> Path:
