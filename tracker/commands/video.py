@@ -365,6 +365,10 @@ def run(args) -> int:
         print(f"track: {STATUS_TEXT.get(status, status)}", file=sys.stderr)
         for note in late:
             print(f"note: {note}", file=sys.stderr)
+    if summary["frames_processed"] == 0 and status in ("completed", "stream ended"):
+        print(f"track: warning: 0 frames processed (the source has no frame in the range asked for: "
+              f"--start {args.start or 0}, --end {args.end or 'the end'})", file=sys.stderr)
+        return exit_codes.INCOMPLETE
     return int(summary["exit_code"])
 
 
