@@ -271,6 +271,22 @@ def _check_show() -> None:
                          "install opencv-python or drop --show") from None
 
 
+def preload(args) -> None:
+    """Import what ``run`` needs (OpenCV, the detectors, torch for the embedder) while the
+    command line defers Ctrl-C (``tracker.startup_signals``)."""
+    _quiet_opencv()
+    import tracker.detectors  # noqa: F401
+    import tracker.detectors.ssdlite  # noqa: F401
+    import tracker.io.writers  # noqa: F401
+    import tracker.pipeline  # noqa: F401
+
+    if args.appearance != "off":
+        try:
+            import tracker.embedding  # noqa: F401
+        except ImportError:  # appearance 'auto' without torch: run() decides
+            pass
+
+
 def run(args) -> int:
     _quiet_opencv()
     from tracker.detectors import default_detector

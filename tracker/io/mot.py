@@ -28,6 +28,7 @@ import numpy as np
 from tracker.detections import MAX_ABS_COORDINATE, Detections
 from tracker.errors import FileFormatError, InputError
 from tracker.io.input_paths import describe_special
+from tracker.io.lengths import check_length
 
 DET_MIN_COLUMNS = 6
 GT_MIN_COLUMNS = 7
@@ -138,6 +139,7 @@ class MotTable:
     duplicates_dropped: int = 0
     beyond_length_dropped: int = 0
     columns: int = 0
+    last_frame: int = 0  # the last frame in the file, rows beyond the sequence length included
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -146,6 +148,7 @@ class MotTable:
         return MotTable(
             self.path, self.frames[mask], self.ids[mask], self.xywh[mask], self.scores[mask], self.classes[mask],
             self.visibility[mask], self.lines[mask], self.duplicates_dropped, self.beyond_length_dropped, self.columns,
+            self.last_frame,
         )
 
 
@@ -242,6 +245,7 @@ def read_mot_file(path, kind: str = "det", seq_length: Optional[int] = None) -> 
         keep[first] = True
         dup_count = int((~keep).sum())
         arr, lines, ids = arr[keep], lines[keep], ids[keep]
+    last_frame = int(arr[:, 0].max()) if len(arr) else 0
     beyond = 0
     if seq_length is not None and len(arr):
         inside = arr[:, 0] <= seq_length
@@ -254,7 +258,7 @@ def read_mot_file(path, kind: str = "det", seq_length: Optional[int] = None) -> 
     vis = np.where(np.isnan(arr[:, 8]), 1.0, arr[:, 8])
     return MotTable(
         str(path), arr[:, 0].astype(np.int64), ids, arr[:, 2:6].copy(), scores, classes, vis,
-        lines, dup_count, beyond, n_cols,
+        lines, dup_count, beyond, n_cols, last_frame,
     )
 
 
@@ -313,6 +317,8 @@ def load_detections(path, min_score: Optional[float] = None, score_rescale: str 
     thresholded at ``min_score``). ``Detections.index`` is the row's position in its frame's
     input (before thresholding) and ``data['lines']`` holds the file line numbers."""
     table = read_mot_file(path, "det", seq_length)
+    if seq_length is not None:
+        check_length(seq_length, table.last_frame, "seqLength", str(path))
     scores = rescale_scores(table.scores, score_rescale)
     rescaled = not np.array_equal(scores, table.scores)
     by_frame: Dict[int, Detections] = {}
