@@ -83,9 +83,11 @@ def load_weights(path) -> Tuple[Dict[str, np.ndarray], dict, dict]:
             header = json.loads(str(data["__header__"]))
             params = {k: data[k].astype(np.float32) for k in data.files if k != "__header__"}
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a bad file
-        raise InputError(f"{path}: not an associator weights file ({exc})") from exc
-    if header.get("format") != WEIGHTS_FORMAT:
-        raise InputError(f"{path}: not an associator weights file (format is not {WEIGHTS_FORMAT!r})")
+        # NumPy's message may suggest allow_pickle=True (unsafe): only the kind is shown
+        raise InputError(f"{path}: not an identitrack weights file (not an associator .npz: "
+                         f"{type(exc).__name__})") from None
+    if not isinstance(header, dict) or header.get("format") != WEIGHTS_FORMAT:
+        raise InputError(f"{path}: not an identitrack weights file (associator format is not {WEIGHTS_FORMAT!r})")
     return params, dict(header.get("net", {})), dict(header.get("metadata", {}))
 
 
