@@ -10,6 +10,7 @@ from pathlib import Path
 from tracker import exit_codes
 from tracker.config import ASSOCIATOR_CHOICES_HELP, ASSOCIATORS
 from tracker.errors import InputError
+from tracker.io.input_paths import describe_special
 from tracker.io.sources import DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF_S
 
 DESCRIPTION = """Track people (or your detector's classes) through a video and write the results.
@@ -189,7 +190,9 @@ def build_detector(args):
         if args.detections is not None:
             path = args.detections
             if not path.is_file():
-                raise InputError(f"{path}: detection file not found")
+                special = describe_special(path)
+                raise InputError(f"{path}: detection file not found" if special is None
+                                 else f"{special} (--detections takes a detection file)")
             return detectors.DetectionFileDetector(path, min_score=args.score_threshold,
                                                    score_rescale=args.score_rescale)
         if args.onnx is not None:
