@@ -12,6 +12,7 @@ import importlib
 import os
 import sys
 import traceback
+from pathlib import Path
 from typing import List, Optional
 
 from tracker import exit_codes
@@ -78,6 +79,20 @@ def _ignore_late_signals() -> None:
                 pass
 
 
+def _non_empty_path(text: str) -> Path:
+    """argparse type of path options: ``""`` would silently mean the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path")
+    return Path(text)
+
+
+def _refuse_empty_paths(parser: argparse.ArgumentParser) -> None:
+    """Every ``type=Path`` option of ``parser`` refuses an empty value (exit 2 from argparse)."""
+    for action in parser._actions:
+        if action.type is Path:
+            action.type = _non_empty_path
+
+
 def _main(argv: List[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(_top_help())
@@ -96,6 +111,7 @@ def _main(argv: List[str]) -> int:
         parser = argparse.ArgumentParser(prog=prog, description=getattr(module, "DESCRIPTION", desc),
                                          formatter_class=argparse.RawDescriptionHelpFormatter)
         module.configure(parser)
+        _refuse_empty_paths(parser)
         try:
             args = parser.parse_args(rest)
         except SystemExit as exc:  # argparse already printed usage
@@ -120,6 +136,10 @@ def _main(argv: List[str]) -> int:
         except OSError:
             pass
         return exit_codes.OK
+    except OSError as exc:  # a path the OS refuses (name too long, no permission, read-only, full): not a bug
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        print(f"{prog}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return exit_codes.BAD_INPUT
     except Exception:  # an internal error: show the traceback, it is a bug report
         traceback.print_exc()
         print(f"{prog}: internal error (please report it with the traceback above)", file=sys.stderr)
