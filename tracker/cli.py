@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 import sys
 import traceback
@@ -86,11 +87,63 @@ def _non_empty_path(text: str) -> Path:
     return Path(text)
 
 
-def _refuse_empty_paths(parser: argparse.ArgumentParser) -> None:
-    """Every ``type=Path`` option of ``parser`` refuses an empty value (exit 2 from argparse)."""
+#: no whole-number option needs more than a C int (frames, steps, seeds, threads, sizes); larger
+#: values overflow torch, NumPy or OpenCV
+MAX_OPTION_INT = 2 ** 31 - 1
+
+
+def _bounded_int(text: str) -> int:
+    """argparse type of whole-number options: within +-MAX_OPTION_INT."""
+    value = int(text)
+    if abs(value) > MAX_OPTION_INT:
+        raise argparse.ArgumentTypeError(f"too large (at most {MAX_OPTION_INT}), got {text[:20]}"
+                                         f"{'...' if len(text) > 20 else ''}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    """argparse type of number options: NaN and infinities are never meaningful values."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+# argparse names the type in "invalid int value: 'x'": keep the plain names
+_bounded_int.__name__, _finite_float.__name__ = "int", "float"
+
+#: the option types checked for every command: an empty path would silently mean the current
+#: folder; huge integers and NaN/inf floats would reach the libraries
+_CHECKED_TYPES = {Path: _non_empty_path, int: _bounded_int, float: _finite_float}
+
+
+#: thread and worker counts: more than this asks the OpenMP runtime for gigabytes of stacks
+MAX_THREADS = 1024
+#: options (by their argparse ``dest``) with a range of their own, for every command
+_RANGES = {"threads": (1, MAX_THREADS), "workers": (1, MAX_THREADS)}
+
+
+def _int_in(low: int, high: int):
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be a whole number in [{low}, {high}], got {text[:20]}")
+        return value
+
+    parse.__name__ = "int"
+    return parse
+
+
+def _check_option_types(parser: argparse.ArgumentParser) -> None:
+    """Give every ``type=Path`` / ``int`` / ``float`` option of ``parser`` its checked type,
+    and thread counts their range (argparse then exits 2 with one line naming the option)."""
     for action in parser._actions:
-        if action.type is Path:
-            action.type = _non_empty_path
+        if action.type is int and action.dest in _RANGES:
+            action.type = _int_in(*_RANGES[action.dest])
+            continue
+        checked = _CHECKED_TYPES.get(action.type)
+        if checked is not None:
+            action.type = checked
 
 
 def _main(argv: List[str]) -> int:
@@ -111,7 +164,7 @@ def _main(argv: List[str]) -> int:
         parser = argparse.ArgumentParser(prog=prog, description=getattr(module, "DESCRIPTION", desc),
                                          formatter_class=argparse.RawDescriptionHelpFormatter)
         module.configure(parser)
-        _refuse_empty_paths(parser)
+        _check_option_types(parser)
         try:
             args = parser.parse_args(rest)
         except SystemExit as exc:  # argparse already printed usage

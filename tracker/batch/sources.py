@@ -156,7 +156,7 @@ class _Expander:
         if is_stream_url(text):
             self.add("stream", text, text, weight=LIVE_WEIGHT)
             return
-        path = Path(text).expanduser()
+        path = Path(os.path.expanduser(text))  # "~user" of no such user stays as written
         if base is not None and not path.is_absolute():
             path = base / path
         shown = str(path) if base is not None else text

@@ -720,7 +720,7 @@ def open_source(source: Union[str, int, os.PathLike], start=None, end=None, stri
         raise InputError("the source is empty: give a video file, a folder of frames, a webcam index or a URL")
     if is_stream_url(text):
         return LiveSource(text, timeout_s, fps, retries, retry_backoff_s, **kw)
-    path = Path(text).expanduser()
+    path = Path(os.path.expanduser(text))  # "~user" of no such user stays as written
     if path.is_file():
         if not os.access(path, os.R_OK):
             raise InputError(f"{path}: not readable (permission denied)")
