@@ -87,6 +87,14 @@ def _non_empty_path(text: str) -> Path:
     return Path(text)
 
 
+def _non_blank(text: str) -> str:
+    """argparse type of text options: an empty or all-space value (``--json ' '``) is a slip,
+    never a name or a setting."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty value")
+    return text
+
+
 #: no whole-number option needs more than a C int (frames, steps, seeds, threads, sizes); larger
 #: values overflow torch, NumPy or OpenCV
 MAX_OPTION_INT = 2 ** 31 - 1
@@ -112,8 +120,9 @@ def _finite_float(text: str) -> float:
 # argparse names the type in "invalid int value: 'x'": keep the plain names
 _bounded_int.__name__, _finite_float.__name__ = "int", "float"
 
-#: the option types checked for every command: an empty path would silently mean the current
-#: folder; huge integers and NaN/inf floats would reach the libraries
+#: the option types checked for every command (text options: ``_non_blank``): an empty path
+#: would silently mean the current folder; huge integers and NaN/inf floats would reach the
+#: libraries
 _CHECKED_TYPES = {Path: _non_empty_path, int: _bounded_int, float: _finite_float}
 
 
@@ -138,6 +147,9 @@ def _check_option_types(parser: argparse.ArgumentParser) -> None:
     """Give every ``type=Path`` / ``int`` / ``float`` option of ``parser`` its checked type,
     and thread counts their range (argparse then exits 2 with one line naming the option)."""
     for action in parser._actions:
+        if action.type is None and action.option_strings and action.nargs != 0 and not action.choices:
+            action.type = _non_blank
+            continue
         if action.type is int and action.dest in _RANGES:
             action.type = _int_in(*_RANGES[action.dest])
             continue

@@ -7,7 +7,11 @@ File rules (also listed in ``docs/reliability.md``):
 * Detection and result files need 6-10 columns ``frame,id,x,y,w,h[,score[,...]]``; a missing
   score means 1.0. Ground truth needs at least 7 columns.
 * A non-numeric field, NaN/inf, a frame < 1, or a width/height <= 0 is an error naming
-  ``file:line`` and the text.
+  ``file:line`` and the text; so are coordinates beyond +-``MAX_ABS_COORDINATE`` pixels
+  (checked in float64, before the float32 boxes), other values beyond +-``MAX_ABS_VALUE`` and
+  frames beyond ``MAX_FRAME_NUMBER``.
+* Ids are parsed as integers from their text (exact beyond 2**53) and must fit int64.
+* A UTF-8 byte order mark at the start is skipped; a FIFO or a device is refused unread.
 * Rows may come in any order; they are sorted by frame.
 * Exact duplicate rows are kept once (``MotTable.duplicates_dropped`` counts them).
 * Rows with a frame beyond a known sequence length are dropped and counted
