@@ -116,11 +116,19 @@ def test_seqinfo_values_no_sequence_can_have(tmp_path, capsys, key, value, needl
 HUGE_LENGTH = 100_000_000_000  # 10^11 frames: 745 GiB of per-frame arrays, days of tracking
 
 
+BEYOND_THE_DATA = 1_000_000  # a length the option accepts, far beyond 3 frames of data
+
+
 def test_seq_length_option_far_beyond_the_data(tmp_path, capsys):
     seq = mot_sequence(tmp_path / "SEQ", length=3)
     gt = seq / "gt" / "gt.txt"
+    code, _, err = run_cli(["eval", "--gt", gt, "--results", gt, "--seq-length", BEYOND_THE_DATA], capsys)
+    assert_one_line_error(code, err, f"--seq-length {BEYOND_THE_DATA} is far beyond the last frame", "(3)",
+                          "at most 10003 frames")
     code, _, err = run_cli(["eval", "--gt", gt, "--results", gt, "--seq-length", HUGE_LENGTH], capsys)
-    assert_one_line_error(code, err, f"--seq-length {HUGE_LENGTH} is far beyond the last frame", "(3)")
+    # beyond any option's whole number: argparse's usage, then one error line
+    assert code == exit_codes.BAD_INPUT and "Traceback" not in err
+    assert "argument --seq-length: too large (at most 2147483647)" in err.strip().splitlines()[-1]
 
 
 def test_gt_seq_length_far_beyond_the_data(tmp_path, capsys):
