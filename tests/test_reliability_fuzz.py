@@ -1,11 +1,17 @@
 """Fuzzing beyond tests/test_fuzz_parsers.py: every config loader with random values, the
 ``--set KEY=VALUE`` parser, random bytes in every MOT file kind and ``seqinfo.ini``, and random
-mutations of real ``gt.txt`` / ``seqinfo.ini`` files and of detection files fed to the CLI.
-Only our documented exceptions may escape: ``InputError`` (files, CLI), ``ValueError`` (API
+mutations of real ``gt.txt`` / ``seqinfo.ini`` files and of detection files fed to the CLI, and
+random option values through every subcommand (exit codes, tracebacks, writes outside the output
+folder). Only our documented exceptions may escape: ``InputError`` (files, CLI), ``ValueError`` (API
 configs)."""
 from __future__ import annotations
 
+import contextlib
+import os
 import random
+import signal
+import stat
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,6 +19,7 @@ from hypothesis import strategies as st
 
 from conftest_data import MOT_ROOT, require
 from test_reliability_support import mutate_lines
+from test_video_support import SQUARE, square_positions, write_synthetic_video
 from tracker.errors import FileFormatError, InputError
 from tracker.io.mot import load_detections, read_mot_file, read_seqinfo
 from tracker.io.sources import parse_position
@@ -210,26 +217,25 @@ def test_detection_file_rules_end_to_end(tmp_path):
 # ``out/``, or a folder/file a fuzzed option named). A run that is still busy after
 # ``RUN_BUDGET_S`` gets a real SIGINT (as a user's Ctrl-C) every second: it must then stop
 # with 130, so valid-but-huge work sizes cannot make the test run for ever.
-import contextlib
-import os
-import signal
-import sys
-from pathlib import Path
-
-import numpy as np
-
-from test_video_support import SQUARE, square_positions, write_synthetic_video
 
 ALLOWED_EXIT_CODES = {0, 2, 3, 130}
 RUN_BUDGET_S = 3.0
 SIGINT_EVERY_S = 1.0
-#: options not fuzzed: they reach other machines (Ray) rather than parse input
-NOT_FUZZED = {"-h", "--help", "--engine", "--address"}
+#: options not fuzzed: they reach other machines (Ray) rather than parse input, or write into
+#: the evaluated weights by design (``embed-eval --record``, the shipped model included)
+NOT_FUZZED = {"-h", "--help", "--engine", "--address", "--record"}
+#: folders of the repository no command may change (shipped models, the documentation)
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PROTECTED = (REPO_ROOT / "tracker" / "models", REPO_ROOT / "docs")
 HUGE = ["9" * 400, "9" * 308, str(2 ** 63), "1e300", "100000000000", "-" + "9" * 30]
 ODD = ["-1", "-0", "0", "1", "0.5", "-1e9", "nan", "NaN", "inf", "-inf", "", " ", "ü", "名前", "\u202e", "😀",
        "e\u0301", "1x1", "0x0", "1s", "-5s", "a,b", ",", "3-1", "1-0", "=", "k=v", "lost_horizon_s=1e300", "auto",
        "default", "off", "ftp://x/y", "rtsp://", "http://127.0.0.1:9/none"]
-PATH_LIKE = ["out2", "out/../out3", "sub/dir/file.txt", ".", "./", "a b", "/dev/null", "/dev/zero", "missing.txt",
+#: ``fifo`` is a named pipe in the working folder: as an input it must not be read (it would
+#: block), as an output it must not be replaced (the sandbox's stand-in for ``/dev/null`` and
+#: ``/dev/zero``, which are never given: as root, a rename over them replaces the system's node)
+SANDBOX_FIFO = "fifo"
+PATH_LIKE = ["out2", "out/../out3", "sub/dir/file.txt", ".", "./", "a b", SANDBOX_FIFO, "missing.txt",
              "out/w.json", "out/p.png", "out/x.txt", "../work/out4"]
 FUZZ_VALUE = st.one_of(st.sampled_from(HUGE + ODD + PATH_LIKE),
                        st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=8))
@@ -240,6 +246,7 @@ def _sandbox(root: Path) -> dict:
     inputs = root / "inputs"
     inputs.mkdir(parents=True)
     (root / "work").mkdir()
+    os.mkfifo(root / "work" / SANDBOX_FIFO)
     video = write_synthetic_video(inputs / "v.avi", frames=6, fps=10.0)
     rows = [(i + 1, k + 1, x, y) for i in range(6) for k, (x, y) in enumerate(square_positions(i))]
     det = inputs / "det.txt"
@@ -370,6 +377,7 @@ def test_random_option_values_through_every_subcommand(tmp_path, monkeypatch, ca
         for (opt, takes_value), value in picks:
             argv += [opt, value] if takes_value else [opt]
         before = _tree(tmp_path)
+        protected = [_tree(folder) for folder in PROTECTED]
         with _ctrl_c_after(RUN_BUDGET_S):
             try:
                 code = cli.main(argv)
@@ -387,6 +395,8 @@ def test_random_option_values_through_every_subcommand(tmp_path, monkeypatch, ca
         outside = [p for p in changed if not _allowed(p.resolve(), work.resolve(), named)
                    and not any(c in p.parents for c in caches)]
         assert not outside, f"{argv}: wrote outside the output folder: {outside}"
+        assert [_tree(folder) for folder in PROTECTED] == protected, f"{argv}: changed the repository"
+        assert stat.S_ISFIFO(os.lstat(work / SANDBOX_FIFO).st_mode), f"{argv}: replaced the named pipe"
         for p in (tmp_path / "inputs").rglob("*"):
             assert p in before, f"{argv}: created {p} among the inputs"
 

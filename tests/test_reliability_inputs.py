@@ -8,6 +8,7 @@ import json
 import math
 import os
 import signal
+import stat
 import subprocess
 import sys
 import warnings
@@ -278,6 +279,22 @@ def test_special_paths_are_named_not_not_found(special_paths, video, tmp_path, c
     assert_one_line_error(code, err, what)
     with pytest.raises(InputError, match=what.replace("(", r"\(").replace(")", r"\)")):
         read_mot_file(path)  # a FIFO or /dev/zero would block or never end
+
+
+def test_outputs_never_replace_a_named_pipe(tmp_path, capsys):
+    """``--json FIFO`` renamed a temporary over the pipe (as root, ``--json /dev/zero`` replaced
+    the system's /dev/zero with a JSON file): a FIFO or device is never an output file."""
+    from tracker.association.transformer import save_weights
+
+    seq = mot_sequence(tmp_path / "SEQ", length=3)
+    gt = seq / "gt" / "gt.txt"
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    code, _, err = run_cli(["eval", "--gt", gt, "--results", gt, "--json", fifo], capsys)
+    assert_one_line_error(code, err, "named pipe (FIFO)", "refusing to replace it")
+    with pytest.raises(InputError, match="refusing to replace it"):
+        save_weights(fifo, {}, {}, {})
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
 def test_tiny_video_is_not_told_to_try_the_codec_that_failed(tmp_path, capsys):

@@ -25,6 +25,7 @@ from tracker.association.iou import DENSE_PAIR_LIMIT, IouAssociator
 from tracker.association.tokens import HISTORY_LEN, AssociationTokens, build_tokens
 from tracker.detections import Detections
 from tracker.errors import InputError
+from tracker.io.input_paths import check_replaceable
 
 WEIGHTS_FORMAT = "identitrack-associator/1"
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models" / "associator"
@@ -63,6 +64,7 @@ def heldout_weights_path(sequence: str, folds_dir: Path = FOLDS_DIR) -> Path:
 def save_weights(path, params: Dict[str, np.ndarray], net_config: dict, metadata: dict) -> None:
     """Write ``path`` (.npz: every parameter plus a JSON header) and ``path.json`` metadata."""
     path = Path(path)
+    check_replaceable(path)  # never rename a file over a device node
     path.parent.mkdir(parents=True, exist_ok=True)
     header = json.dumps({"format": WEIGHTS_FORMAT, "net": net_config, "metadata": metadata})
     arrays = {k: np.asarray(v, np.float32) for k, v in params.items()}

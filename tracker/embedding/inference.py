@@ -21,6 +21,7 @@ from tracker.embedding.crops import crop_patches
 from tracker.embedding.histogram import HIST_DIM, colour_histograms
 from tracker.embedding.model import EncoderConfig, PatchEncoder, fold_batchnorm
 from tracker.errors import InputError
+from tracker.io.input_paths import check_replaceable
 
 WEIGHTS_FORMAT = "identitrack-embedder/1"
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models" / "embedder"
@@ -41,6 +42,7 @@ def shipped_weights_path(name: str = "default") -> Path:
 def save_weights(path, model: PatchEncoder, metadata: dict) -> None:
     """Write a weights file (see the module docstring) and a ``.json`` metadata file beside it."""
     path = Path(path)
+    check_replaceable(path)  # never rename a file over a device node
     path.parent.mkdir(parents=True, exist_ok=True)
     metadata = json.loads(json.dumps(metadata))  # plain JSON types only (loadable with weights_only=True)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}

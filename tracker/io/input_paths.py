@@ -12,6 +12,8 @@ import stat
 from pathlib import Path
 from typing import Optional
 
+from tracker.errors import InputError
+
 #: file types (``stat.S_IS*``) that exist but cannot be an input file, and what to call them
 _SPECIAL_KINDS = (
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
@@ -40,3 +42,12 @@ def describe_special(path) -> Optional[str]:
         if test(mode):
             return f"{path}: is {kind}, not a regular file"
     return None
+
+
+def check_replaceable(path) -> None:
+    """``InputError`` when ``path`` exists and is not a regular file or a folder: a file
+    written "atomically" (a temporary renamed over ``path``) would replace the FIFO or device
+    node itself (as root, ``--json /dev/zero`` replaced the system's ``/dev/zero``)."""
+    special = describe_special(path)
+    if special is not None and os.path.exists(path):
+        raise InputError(f"{special}; refusing to replace it with an output file")

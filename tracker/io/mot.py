@@ -31,7 +31,7 @@ import numpy as np
 
 from tracker.detections import MAX_ABS_COORDINATE, Detections
 from tracker.errors import FileFormatError, InputError
-from tracker.io.input_paths import describe_special
+from tracker.io.input_paths import check_replaceable, describe_special
 from tracker.io.lengths import check_length
 
 DET_MIN_COLUMNS = 6
@@ -354,6 +354,7 @@ def write_text_atomic(path, text: str) -> None:
     reader never sees a half-written file. The temporary file is ``<name>.<random>.partial``:
     a killed process leaves only ``.partial`` files (``DESIGN.md``)."""
     path = Path(path)
+    check_replaceable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".partial", dir=path.parent)
     try:
