@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import math
 import os
 import sys
 import traceback
-from pathlib import Path
 from typing import List, Optional
 
 from tracker import exit_codes
 from tracker.errors import InputError
+from tracker.option_types import check_option_types
 from tracker.startup_signals import DeferredInterrupts
 
 SUBCOMMANDS = {
@@ -80,84 +79,6 @@ def _ignore_late_signals() -> None:
                 pass
 
 
-def _non_empty_path(text: str) -> Path:
-    """argparse type of path options: ``""`` would silently mean the current folder."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("an empty path")
-    return Path(text)
-
-
-def _non_blank(text: str) -> str:
-    """argparse type of text options: an empty or all-space value (``--json ' '``) is a slip,
-    never a name or a setting."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("an empty value")
-    return text
-
-
-#: no whole-number option needs more than a C int (frames, steps, seeds, threads, sizes); larger
-#: values overflow torch, NumPy or OpenCV
-MAX_OPTION_INT = 2 ** 31 - 1
-
-
-def _bounded_int(text: str) -> int:
-    """argparse type of whole-number options: within +-MAX_OPTION_INT."""
-    value = int(text)
-    if abs(value) > MAX_OPTION_INT:
-        raise argparse.ArgumentTypeError(f"too large (at most {MAX_OPTION_INT}), got {text[:20]}"
-                                         f"{'...' if len(text) > 20 else ''}")
-    return value
-
-
-def _finite_float(text: str) -> float:
-    """argparse type of number options: NaN and infinities are never meaningful values."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
-    return value
-
-
-# argparse names the type in "invalid int value: 'x'": keep the plain names
-_bounded_int.__name__, _finite_float.__name__ = "int", "float"
-
-#: the option types checked for every command (text options: ``_non_blank``): an empty path
-#: would silently mean the current folder; huge integers and NaN/inf floats would reach the
-#: libraries
-_CHECKED_TYPES = {Path: _non_empty_path, int: _bounded_int, float: _finite_float}
-
-
-#: thread and worker counts: more than this asks the OpenMP runtime for gigabytes of stacks
-MAX_THREADS = 1024
-#: options (by their argparse ``dest``) with a range of their own, for every command
-_RANGES = {"threads": (1, MAX_THREADS), "workers": (1, MAX_THREADS)}
-
-
-def _int_in(low: int, high: int):
-    def parse(text: str) -> int:
-        value = int(text)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be a whole number in [{low}, {high}], got {text[:20]}")
-        return value
-
-    parse.__name__ = "int"
-    return parse
-
-
-def _check_option_types(parser: argparse.ArgumentParser) -> None:
-    """Give every ``type=Path`` / ``int`` / ``float`` option of ``parser`` its checked type,
-    and thread counts their range (argparse then exits 2 with one line naming the option)."""
-    for action in parser._actions:
-        if action.type is None and action.option_strings and action.nargs != 0 and not action.choices:
-            action.type = _non_blank
-            continue
-        if action.type is int and action.dest in _RANGES:
-            action.type = _int_in(*_RANGES[action.dest])
-            continue
-        checked = _CHECKED_TYPES.get(action.type)
-        if checked is not None:
-            action.type = checked
-
-
 def _main(argv: List[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(_top_help())
@@ -176,14 +97,18 @@ def _main(argv: List[str]) -> int:
         parser = argparse.ArgumentParser(prog=prog, description=getattr(module, "DESCRIPTION", desc),
                                          formatter_class=argparse.RawDescriptionHelpFormatter)
         module.configure(parser)
-        _check_option_types(parser)
+        check_option_types(parser)
         try:
             args = parser.parse_args(rest)
         except SystemExit as exc:  # argparse already printed usage
             return exit_codes.OK if exc.code == 0 else exit_codes.BAD_INPUT
         preload = getattr(module, "preload", None)  # the heavy modules run() needs, loaded here
         if preload is not None and startup.exit_code is None:
-            preload(args)
+            try:
+                preload(args)
+            except ImportError as exc:
+                print(f"track: the '{prog}' command is not available: {exc}", file=sys.stderr)
+                return exit_codes.INTERNAL_ERROR
     if startup.exit_code is not None:
         print(f"{prog}: interrupted while starting; nothing was done", file=sys.stderr)
         return startup.exit_code
