@@ -5,7 +5,7 @@
 * ``type=Path``: not empty or all spaces (``-o ''`` would silently mean the current folder);
 * text options (no type, no choices): not empty or all spaces (``--json ' '``);
 * ``type=int``: within +-``MAX_OPTION_INT`` (a 400-digit ``--soak-frames`` overflowed NumPy);
-  ``--threads`` / ``--workers`` within [1, ``MAX_THREADS``];
+  ``--threads`` at most ``MAX_THREADS``;
 * ``type=float``: finite (``--fps nan``).
 
 argparse then prints the usage and ``argument --X: ...`` and the command exits 2.
@@ -63,19 +63,20 @@ _bounded_int.__name__, _finite_float.__name__ = "int", "float"
 _CHECKED_TYPES = {Path: _non_empty_path, int: _bounded_int, float: _finite_float}
 
 
-#: thread and worker counts: more than this asks the OpenMP runtime for gigabytes of stacks
+#: thread counts: more than this asks the OpenMP runtime for gigabytes of stacks (the lower
+#: bound, and worker counts, are each command's own checks)
 MAX_THREADS = 1024
-#: options (by their argparse ``dest``) with a range of their own, for every command
-_RANGES = {"threads": (1, MAX_THREADS), "workers": (1, MAX_THREADS)}
+#: options (by their argparse ``dest``) with an upper bound of their own, for every command
+_UPPER_BOUNDS = {"threads": MAX_THREADS}
 
 
-def _int_in(low: int, high: int):
-    """argparse type of a whole number in ``[low, high]``."""
+def _int_at_most(high: int):
+    """argparse type of a whole number <= ``high``."""
     def parse(text: str) -> int:
         value = int(text)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be a whole number in [{low}, {high}], got {text[:20]}")
-        return value
+        if value > high:
+            raise argparse.ArgumentTypeError(f"at most {high}, got {text[:20]}{'...' if len(text) > 20 else ''}")
+        return _bounded_int(text)
 
     parse.__name__ = "int"
     return parse
@@ -83,13 +84,13 @@ def _int_in(low: int, high: int):
 
 def check_option_types(parser: argparse.ArgumentParser) -> None:
     """Give every ``type=Path`` / ``int`` / ``float`` option of ``parser`` its checked type,
-    and thread counts their range (argparse then exits 2 with one line naming the option)."""
+    and thread counts their upper bound (argparse then exits 2 with one line naming the option)."""
     for action in parser._actions:
         if action.type is None and action.option_strings and action.nargs != 0 and not action.choices:
             action.type = _non_blank
             continue
-        if action.type is int and action.dest in _RANGES:
-            action.type = _int_in(*_RANGES[action.dest])
+        if action.type is int and action.dest in _UPPER_BOUNDS:
+            action.type = _int_at_most(_UPPER_BOUNDS[action.dest])
             continue
         checked = _CHECKED_TYPES.get(action.type)
         if checked is not None:
