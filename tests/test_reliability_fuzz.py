@@ -1,11 +1,17 @@
 """Fuzzing beyond tests/test_fuzz_parsers.py: every config loader with random values, the
 ``--set KEY=VALUE`` parser, random bytes in every MOT file kind and ``seqinfo.ini``, and random
-mutations of real ``gt.txt`` / ``seqinfo.ini`` files and of detection files fed to the CLI.
-Only our documented exceptions may escape: ``InputError`` (files, CLI), ``ValueError`` (API
+mutations of real ``gt.txt`` / ``seqinfo.ini`` files and of detection files fed to the CLI, and
+random option values through every subcommand (exit codes, tracebacks, writes outside the output
+folder). Only our documented exceptions may escape: ``InputError`` (files, CLI), ``ValueError`` (API
 configs)."""
 from __future__ import annotations
 
+import contextlib
+import os
 import random
+import signal
+import stat
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,6 +19,7 @@ from hypothesis import strategies as st
 
 from conftest_data import MOT_ROOT, require
 from test_reliability_support import mutate_lines
+from test_video_support import SQUARE, square_positions, write_synthetic_video
 from tracker.errors import FileFormatError, InputError
 from tracker.io.mot import load_detections, read_mot_file, read_seqinfo
 from tracker.io.sources import parse_position
@@ -200,3 +207,198 @@ def test_detection_file_rules_end_to_end(tmp_path):
     ds = load_detections(det, seq_length=5)
     assert ds.frames == [1, 2, 3] and ds.duplicates_dropped == 1 and ds.beyond_length_dropped == 1
     assert ds.rows == 3
+
+
+# ---------------------------------------------------------------------------- every subcommand
+# Random option values (huge, negative, NaN, empty, unicode, path-like) through the parser of
+# every subcommand, run in-process through ``tracker.cli.main`` on tiny real inputs, from a
+# working folder inside the test's sandbox. Asserted: exit 0, 2, 3 or 130 only, never a
+# traceback, and no file written or changed outside the output folder (the base command's
+# ``out/``, or a folder/file a fuzzed option named). A run that is still busy after
+# ``RUN_BUDGET_S`` gets a real SIGINT (as a user's Ctrl-C) every second: it must then stop
+# with 130, so valid-but-huge work sizes cannot make the test run for ever.
+
+ALLOWED_EXIT_CODES = {0, 2, 3, 130}
+RUN_BUDGET_S = 3.0
+SIGINT_EVERY_S = 1.0
+#: options not fuzzed: they reach other machines (Ray) rather than parse input, or write into
+#: the evaluated weights by design (``embed-eval --record``, the shipped model included)
+NOT_FUZZED = {"-h", "--help", "--engine", "--address", "--record"}
+#: folders of the repository no command may change (shipped models, the documentation)
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PROTECTED = (REPO_ROOT / "tracker" / "models", REPO_ROOT / "docs")
+HUGE = ["9" * 400, "9" * 308, str(2 ** 63), "1e300", "100000000000", "-" + "9" * 30]
+ODD = ["-1", "-0", "0", "1", "0.5", "-1e9", "nan", "NaN", "inf", "-inf", "", " ", "ü", "名前", "\u202e", "😀",
+       "e\u0301", "1x1", "0x0", "1s", "-5s", "a,b", ",", "3-1", "1-0", "=", "k=v", "lost_horizon_s=1e300", "auto",
+       "default", "off", "ftp://x/y", "rtsp://", "http://127.0.0.1:9/none"]
+#: ``fifo`` is a named pipe in the working folder: as an input it must not be read (it would
+#: block), as an output it must not be replaced (the sandbox's stand-in for ``/dev/null`` and
+#: ``/dev/zero``, which are never given: as root, a rename over them replaces the system's node)
+SANDBOX_FIFO = "fifo"
+PATH_LIKE = ["out2", "out/../out3", "sub/dir/file.txt", ".", "./", "a b", SANDBOX_FIFO, "missing.txt",
+             "out/w.json", "out/p.png", "out/x.txt", "../work/out4"]
+FUZZ_VALUE = st.one_of(st.sampled_from(HUGE + ODD + PATH_LIKE),
+                       st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=8))
+
+
+def _sandbox(root: Path) -> dict:
+    """Tiny real inputs under ``root/inputs``; the commands run from ``root/work``."""
+    inputs = root / "inputs"
+    inputs.mkdir(parents=True)
+    (root / "work").mkdir()
+    os.mkfifo(root / "work" / SANDBOX_FIFO)
+    video = write_synthetic_video(inputs / "v.avi", frames=6, fps=10.0)
+    rows = [(i + 1, k + 1, x, y) for i in range(6) for k, (x, y) in enumerate(square_positions(i))]
+    det = inputs / "det.txt"
+    det.write_text("".join(f"{f},-1,{x},{y},{SQUARE},{SQUARE},0.9\n" for f, _, x, y in rows))
+    gt = inputs / "gt.txt"
+    gt.write_text("".join(f"{f},{k},{x},{y},{SQUARE},{SQUARE},1,-1,-1,-1\n" for f, k, x, y in rows))
+    seq = inputs / "mot" / "SEQ"
+    (seq / "det").mkdir(parents=True)
+    (seq / "gt").mkdir()
+    (seq / "det" / "det.txt").write_text(det.read_text())
+    (seq / "gt" / "gt.txt").write_text(gt.read_text())
+    (seq / "seqinfo.ini").write_text("[Sequence]\nname=SEQ\nimDir=img1\nframeRate=10\nseqLength=6\nimWidth=160\n"
+                                     "imHeight=120\nimExt=.jpg\n")
+    listing = inputs / "list.txt"
+    listing.write_text(f"{seq}\n")
+    mot = str(inputs / "mot")
+    return {
+        "SOURCE": [str(video), "--detections", str(det), "-o", "out", "--no-video", "--appearance", "off", "-q"],
+        "mot": ["mot", mot, "--output-dir", "out", "--quiet"],
+        "eval": ["eval", "--gt", str(gt), "--results", str(gt)],
+        "bench": ["bench", "--mot-root", mot, "--output-dir", "out", "--no-docs", "--trackers", "ours-iou",
+                  "--quiet"],
+        "batch": ["batch", str(listing), "-o", "out", "--workers", "1", "--no-video", "--appearance", "off", "-q"],
+        "train": ["train", str(video), "--detections", str(det), "-o", "out/w.pt", "--steps", "1",
+                  "--batch-size", "4", "--no-progress", "--threads", "1"],
+        "embed-eval": ["embed-eval", str(video), "--gt", str(gt), "--step", "2", "--no-probe", "--no-random",
+                       "--threads", "1"],
+        "train-associator": ["train-associator", "--mot-root", mot, "--output", "out/a.npz", "--epochs", "1",
+                             "--threads", "1"],
+    }
+
+
+def _options(command: str) -> list:
+    """The option strings of ``command``'s parser that take a value or are flags."""
+    import argparse
+    import importlib
+
+    from tracker import cli
+
+    module_name = cli.SUBCOMMANDS[command][0] if command in cli.SUBCOMMANDS else cli.SOURCE_COMMAND
+    parser = argparse.ArgumentParser(prog="x")
+    importlib.import_module(module_name).configure(parser)
+    opts = []
+    for action in parser._actions:
+        for opt in action.option_strings:
+            if opt not in NOT_FUZZED:
+                opts.append((opt, action.nargs != 0))
+    return opts
+
+
+def _tree(root: Path) -> dict:
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            try:
+                st_ = p.lstat()
+            except OSError:
+                continue
+            out[p] = (st_.st_size, st_.st_mtime_ns) if name in filenames else None
+    return out
+
+
+@contextlib.contextmanager
+def _ctrl_c_after(seconds: float):
+    """A real SIGINT to this process after ``seconds``, then every ``SIGINT_EVERY_S``."""
+    active = [True]
+
+    def fire(signum, frame):
+        if active[0]:
+            signal.raise_signal(signal.SIGINT)
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds, SIGINT_EVERY_S)
+    try:
+        yield
+    finally:
+        active[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _allowed(path: Path, work: Path, named: list) -> bool:
+    if path == work / "out" or (work / "out") in path.parents:
+        return True
+    for target in named:  # a fuzzed value names an output; its siblings (.json, .ckpt, .partial) too
+        if path == target or target in path.parents or (path.parent == target.parent
+                                                        and path.name.startswith(target.stem or target.name)):
+            return True
+    return False
+
+
+#: folders of the (sandbox) home where libraries keep caches (matplotlib's font list)
+HOME_CACHES = (".cache", ".config")
+COMMANDS = ["SOURCE", "mot", "eval", "bench", "batch", "train", "embed-eval", "train-associator"]
+#: examples per subcommand: bounded, so the whole sweep stays fast (derandomized: the same
+#: examples every run); ``FUZZ_EXAMPLES=500`` (random) explores further
+SUBCOMMAND_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+FUZZ_DERANDOMIZE = "FUZZ_EXAMPLES" not in os.environ
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_random_option_values_through_every_subcommand(tmp_path, monkeypatch, capsys, command):
+    from tracker import cli
+
+    base = _sandbox(tmp_path)[command]
+    options = _options(command)
+    work = tmp_path / "work"
+    monkeypatch.chdir(work)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))  # "~" expands inside the sandbox
+    caches = [home / name for name in HOME_CACHES]
+    runs = []
+    # the base command works as given (the harness is sound), and its imports are done: an
+    # interrupt of a later example cannot land inside a half-finished import of this process
+    assert cli.main(list(base)) == 0, capsys.readouterr().err[-3000:]
+    capsys.readouterr()
+
+    @settings(max_examples=SUBCOMMAND_EXAMPLES, deadline=None, derandomize=FUZZ_DERANDOMIZE,
+              suppress_health_check=list(HealthCheck))
+    @given(picks=st.lists(st.tuples(st.sampled_from(options), FUZZ_VALUE), min_size=1, max_size=3),
+           positional=st.one_of(st.none(), FUZZ_VALUE))
+    def check(picks, positional):
+        argv = list(base)
+        if positional is not None and command == "SOURCE":
+            argv[0] = positional
+        for (opt, takes_value), value in picks:
+            argv += [opt, value] if takes_value else [opt]
+        before = _tree(tmp_path)
+        protected = [_tree(folder) for folder in PROTECTED]
+        with _ctrl_c_after(RUN_BUDGET_S):
+            try:
+                code = cli.main(argv)
+            except KeyboardInterrupt:
+                code = "KeyboardInterrupt escaped"
+        err = capsys.readouterr().err
+        runs.append((argv, code))
+        assert code in ALLOWED_EXIT_CODES, f"{argv}: exit {code}\n{err[-3000:]}"
+        assert "Traceback" not in err, f"{argv}:\n{err[-3000:]}"
+        named = [(work / os.path.expanduser(v)).resolve() for (_, t), v in picks if t and v.strip()]
+        if positional:
+            named.append((work / os.path.expanduser(positional)).resolve())
+        after = _tree(tmp_path)
+        changed = [p for p, meta in after.items() if before.get(p, "new") != meta and meta is not None]
+        outside = [p for p in changed if not _allowed(p.resolve(), work.resolve(), named)
+                   and not any(c in p.parents for c in caches)]
+        assert not outside, f"{argv}: wrote outside the output folder: {outside}"
+        assert [_tree(folder) for folder in PROTECTED] == protected, f"{argv}: changed the repository"
+        assert stat.S_ISFIFO(os.lstat(work / SANDBOX_FIFO).st_mode), f"{argv}: replaced the named pipe"
+        for p in (tmp_path / "inputs").rglob("*"):
+            assert p in before, f"{argv}: created {p} among the inputs"
+
+    check()
+    assert runs

@@ -16,6 +16,8 @@ from typing import List, Optional
 
 from tracker import exit_codes
 from tracker.errors import InputError
+from tracker.option_types import check_option_types
+from tracker.startup_signals import DeferredInterrupts
 
 SUBCOMMANDS = {
     "mot": ("tracker.commands.mot", "track MOTChallenge sequences from their detection files"),
@@ -103,18 +105,30 @@ def _main(argv: List[str]) -> int:
         prog, rest = f"track {argv[0]}", argv[1:]
     else:
         module_name, desc, prog, rest = SOURCE_COMMAND, "track a video source", "track", argv
-    try:
-        module = _load(module_name)
-    except ImportError as exc:
-        print(f"track: the '{prog}' command is not available: {exc}", file=sys.stderr)
-        return exit_codes.INTERNAL_ERROR
-    parser = argparse.ArgumentParser(prog=prog, description=getattr(module, "DESCRIPTION", desc),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    module.configure(parser)
-    try:
-        args = parser.parse_args(rest)
-    except SystemExit as exc:  # argparse already printed usage
-        return exit_codes.OK if exc.code == 0 else exit_codes.BAD_INPUT
+    with DeferredInterrupts() as startup:  # Ctrl-C while modules load: a clean exit 130 below
+        try:
+            module = _load(module_name)
+        except ImportError as exc:
+            print(f"track: the '{prog}' command is not available: {exc}", file=sys.stderr)
+            return exit_codes.INTERNAL_ERROR
+        parser = argparse.ArgumentParser(prog=prog, description=getattr(module, "DESCRIPTION", desc),
+                                         formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.configure(parser)
+        check_option_types(parser)
+        try:
+            args = parser.parse_args(rest)
+        except SystemExit as exc:  # argparse already printed usage
+            return exit_codes.OK if exc.code == 0 else exit_codes.BAD_INPUT
+        preload = getattr(module, "preload", None)  # the heavy modules run() needs, loaded here
+        if preload is not None and startup.exit_code is None:
+            try:
+                preload(args)
+            except ImportError as exc:
+                print(f"track: the '{prog}' command is not available: {exc}", file=sys.stderr)
+                return exit_codes.INTERNAL_ERROR
+    if startup.exit_code is not None:
+        print(f"{prog}: interrupted while starting; nothing was done", file=sys.stderr)
+        return startup.exit_code
     try:
         return int(module.run(args) or 0)
     except InputError as exc:
@@ -129,6 +143,10 @@ def _main(argv: List[str]) -> int:
         except OSError:
             pass
         return exit_codes.OK
+    except OSError as exc:  # a path the OS refuses (name too long, no permission, read-only, full): not a bug
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        print(f"{prog}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return exit_codes.BAD_INPUT
     except Exception:  # an internal error: show the traceback, it is a bug report
         traceback.print_exc()
         print(f"{prog}: internal error (please report it with the traceback above)", file=sys.stderr)

@@ -26,6 +26,7 @@ from typing import Callable, List, Optional, Sequence
 import numpy as np
 
 from tracker import motion
+from tracker.errors import InputError
 from tracker.association import AssociationContext, Associator, Stage, make_associator
 from tracker.boxes import cxcywh_to_xyxy, xyxy_to_cxcywh
 from tracker.config import TrackerConfig
@@ -84,6 +85,28 @@ def _validate_frame(frame: np.ndarray) -> np.ndarray:
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise ValueError(f"frame is empty: shape {frame.shape}")
     return frame
+
+
+#: timestamps beyond +-this many seconds (about 300 years; Unix times fit) are refused: a jump
+#: of 1e200 s overflows the motion model and gives NaN association costs
+MAX_ABS_TIMESTAMP_S = 1e10
+#: the largest image side accepted as ``image_size`` (pixels)
+MAX_IMAGE_SIDE = 10 ** 6
+
+
+def _image_size(value) -> tuple:
+    """``(width, height)`` > 0 pixels as ints, or ``InputError`` naming ``image_size``."""
+    bad = InputError(f"image_size must be (width, height) > 0 pixels (at most {MAX_IMAGE_SIDE}), got {value!r}")
+    if isinstance(value, (str, bytes)):
+        raise bad
+    try:
+        width, height = value
+        width, height = float(width), float(height)
+    except (TypeError, ValueError, OverflowError):
+        raise bad from None
+    if not (np.isfinite(width) and np.isfinite(height) and 0 < width <= MAX_IMAGE_SIDE and 0 < height <= MAX_IMAGE_SIDE):
+        raise bad
+    return int(width), int(height)
 
 
 class Tracker:
@@ -156,10 +179,7 @@ class Tracker:
             _validate_frame(frame)
             self._image_size = (frame.shape[1], frame.shape[0])
         elif image_size is not None:
-            width, height = image_size
-            if not (np.isfinite(width) and np.isfinite(height) and width > 0 and height > 0):
-                raise ValueError(f"image_size must be (width, height) > 0 pixels, got {image_size!r}")
-            self._image_size = (int(width), int(height))
+            self._image_size = _image_size(image_size)
         # 0. clock and embeddings
         now, dt = self._advance_clock(timestamp)
         detections = self._with_embeddings(detections, frame)
@@ -218,6 +238,10 @@ class Tracker:
             if not np.isfinite(now):
                 self._frame_index -= 1
                 raise ValueError(f"timestamp must be a finite number of seconds, got {timestamp!r}")
+            if abs(now) > MAX_ABS_TIMESTAMP_S:
+                self._frame_index -= 1
+                raise InputError(f"timestamp must be within +-{MAX_ABS_TIMESTAMP_S:g} s (time steps beyond it "
+                                 f"overflow the motion model), got {timestamp!r}")
             if self._time is not None and now < self._time:
                 self._frame_index -= 1
                 raise ValueError(f"timestamp {now} s goes backwards (previous frame was at {self._time} s)")

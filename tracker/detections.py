@@ -7,6 +7,13 @@ from typing import Any, Mapping, Optional
 import numpy as np
 
 from tracker.boxes import xywh_to_xyxy, xyxy_to_xywh
+from tracker.errors import InputError
+
+#: box coordinates must lie within +-this many pixels: widths, areas and IoU of larger boxes
+#: overflow float32 (1e38 is finite in float32, its area is not)
+MAX_ABS_COORDINATE = 1e7
+#: class ids must fit int64
+MAX_ABS_CLASS_ID = 2 ** 63 - 1
 
 
 def _first_bad_row(mask: np.ndarray) -> int:
@@ -27,6 +34,47 @@ def _row_columns(data: Any, n: int) -> dict:
                              f"got shape {column.shape}")
         columns[str(name)] = column
     return columns
+
+
+def _numbers(value, name: str, dtype) -> np.ndarray:
+    """``np.array(value, dtype)`` copied, or ``InputError`` naming the array when the values
+    are not numbers (strings, objects, ragged lists)."""
+    if isinstance(value, (str, bytes)) or (isinstance(value, np.ndarray) and value.dtype.kind in "USOV"):
+        raise InputError(f"Detections.{name} must be numbers, got {type(value).__name__} "
+                         f"{'of ' + str(value.dtype) if isinstance(value, np.ndarray) else repr(value)[:40]}")
+    try:
+        arr = np.array(value, dtype=dtype, copy=True)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InputError(f"Detections.{name} must be numbers ({type(exc).__name__}: {exc})") from None
+    return arr
+
+
+def _class_ids(value, n: int) -> np.ndarray:
+    """Class ids as int64: whole numbers within +-MAX_ABS_CLASS_ID (InputError otherwise)."""
+    if value is None:
+        return np.zeros(n, np.int64)
+    try:
+        raw = np.array(value, copy=True).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"Detections.class_ids must be whole numbers ({exc})") from None
+    if raw.dtype.kind == "O":  # Python ints beyond int64 (2**70) end up as objects
+        try:
+            big = [int(v) for v in raw]
+        except (TypeError, ValueError):
+            raise InputError("Detections.class_ids must be whole numbers") from None
+        if any(abs(v) > MAX_ABS_CLASS_ID for v in big):
+            raise InputError(f"Detections.class_ids must be within +-{MAX_ABS_CLASS_ID} (int64)")
+        raw = np.array(big, dtype=np.int64)
+    if raw.dtype.kind not in "biuf":
+        raise InputError(f"Detections.class_ids must be whole numbers, got dtype {raw.dtype}")
+    if raw.dtype.kind == "f":
+        if not np.all(np.isfinite(raw)) or np.any(raw != np.round(raw)):
+            raise InputError("Detections.class_ids must be whole numbers")
+        if np.any(np.abs(raw) > MAX_ABS_CLASS_ID):
+            raise InputError(f"Detections.class_ids must be within +-{MAX_ABS_CLASS_ID} (int64)")
+    if raw.dtype.kind == "u" and raw.size and raw.max() > MAX_ABS_CLASS_ID:
+        raise InputError(f"Detections.class_ids must be within +-{MAX_ABS_CLASS_ID} (int64)")
+    return raw.astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,45 +105,47 @@ class Detections:
     data: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        xyxy = np.array(self.xyxy, dtype=np.float32, copy=True)
-        if xyxy.size == 0:
-            xyxy = xyxy.reshape(0, 4)
-        if xyxy.ndim != 2 or xyxy.shape[1] != 4:
-            raise ValueError(f"Detections.xyxy must have shape (N, 4), got {xyxy.shape}")
-        n = len(xyxy)
-        scores = np.ones(n, np.float32) if self.scores is None else np.array(self.scores, np.float32, copy=True).reshape(-1)
-        class_ids = np.zeros(n, np.int64) if self.class_ids is None else np.array(self.class_ids, copy=True).reshape(-1)
+        wide = _numbers(self.xyxy, "xyxy", np.float64)  # checked before the float32 cast
+        if wide.size == 0:
+            wide = wide.reshape(0, 4)
+        if wide.ndim != 2 or wide.shape[1] != 4:
+            raise InputError(f"Detections.xyxy must have shape (N, 4), got {wide.shape}")
+        n = len(wide)
+        scores = np.ones(n, np.float64) if self.scores is None else _numbers(self.scores, "scores", np.float64).reshape(-1)
+        class_ids = _class_ids(self.class_ids, n)
         index = np.arange(n, dtype=np.int64) if self.index is None else np.array(self.index, copy=True).reshape(-1)
         for name, arr in (("scores", scores), ("class_ids", class_ids), ("index", index)):
             if len(arr) != n:
-                raise ValueError(f"Detections.{name} has {len(arr)} rows but xyxy has {n}")
-        if class_ids.dtype.kind == "f":
-            if not np.all(np.isfinite(class_ids)) or np.any(class_ids != np.round(class_ids)):
-                raise ValueError("Detections.class_ids must be whole numbers")
-        class_ids = class_ids.astype(np.int64)
+                raise InputError(f"Detections.{name} has {len(arr)} rows but xyxy has {n}")
         index = index.astype(np.int64)
-        bad = ~np.all(np.isfinite(xyxy), axis=1)
+        bad = ~np.all(np.isfinite(wide), axis=1)
         if bad.any():
             row = _first_bad_row(bad)
-            raise ValueError(f"Detections row {row}: box {xyxy[row].tolist()} is not finite (NaN or inf)")
-        bad = ~np.isfinite(scores)
+            raise InputError(f"Detections row {row}: box {wide[row].tolist()} is not finite (NaN or inf)")
+        bad = np.any(np.abs(wide) > MAX_ABS_COORDINATE, axis=1)
         if bad.any():
             row = _first_bad_row(bad)
-            raise ValueError(f"Detections row {row}: score {scores[row]} is not finite")
+            raise InputError(f"Detections row {row}: box {wide[row].tolist()} is outside +-{MAX_ABS_COORDINATE:g} "
+                             "pixels (xyxy)")
+        bad = ~np.isfinite(scores.astype(np.float32))
+        if bad.any():
+            row = _first_bad_row(bad)
+            raise InputError(f"Detections row {row}: score {scores[row]} is not finite (in float32)")
+        xyxy, scores = wide.astype(np.float32), scores.astype(np.float32)
         bad = (xyxy[:, 2] <= xyxy[:, 0]) | (xyxy[:, 3] <= xyxy[:, 1])
         if bad.any():
             row = _first_bad_row(bad)
-            raise ValueError(
+            raise InputError(
                 f"Detections row {row}: box {xyxy[row].tolist()} needs x2 > x1 and y2 > y1 (xyxy pixels)"
             )
         embeddings = self.embeddings
         if embeddings is not None:
-            embeddings = np.array(embeddings, dtype=np.float32, copy=True)
+            embeddings = _numbers(embeddings, "embeddings", np.float32)
             if embeddings.ndim != 2 or len(embeddings) != n:
-                raise ValueError(f"Detections.embeddings must have shape (N={n}, D), got {embeddings.shape}")
+                raise InputError(f"Detections.embeddings must have shape (N={n}, D), got {embeddings.shape}")
             bad = ~np.all(np.isfinite(embeddings), axis=1)
             if bad.any():
-                raise ValueError(f"Detections row {_first_bad_row(bad)}: embedding is not finite")
+                raise InputError(f"Detections row {_first_bad_row(bad)}: embedding is not finite")
         data = _row_columns(self.data, n)
         for arr in (xyxy, scores, class_ids, index) + ((embeddings,) if embeddings is not None else ()) \
                 + tuple(data.values()):

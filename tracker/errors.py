@@ -48,3 +48,8 @@ class FileFormatError(InputError):
         self.problem = problem
         shown = text if len(text) <= 120 else text[:117] + "..."
         super().__init__(f"{self.path}:{line_no}: {problem}: {shown!r}")
+
+
+class InputTypeError(InputError, TypeError):
+    """A user-supplied callable or value of the wrong type (e.g. a detector returning a string):
+    an ``InputError`` for callers who catch ``ValueError``, and still a ``TypeError``."""

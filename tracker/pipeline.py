@@ -192,7 +192,7 @@ def _open(source: Any, start, end, stride: int, fps: Optional[float], timeout_s:
         if start is not None or end is not None or stride != 1:
             raise InputError("start/end/stride apply when track() opens the source; pass them to open_source()")
         return source
-    if isinstance(source, (str, os.PathLike, int, np.integer)) and not isinstance(source, bool):
+    if isinstance(source, (str, bytes, os.PathLike, int, np.integer)) and not isinstance(source, bool):
         return open_source(source, start=start, end=end, stride=stride, fps=fps, timeout_s=timeout_s)
     if isinstance(source, Iterable):
         if start is not None or end is not None or stride != 1:
@@ -259,7 +259,7 @@ class TrackingSession:
                 self._check_size(frame)
                 dets = self._detect(frame)
                 if not isinstance(dets, Detections):
-                    raise TypeError(f"the detector returned {type(dets).__name__}, expected Detections")
+                    raise InputError(f"detector: returned {type(dets).__name__}, expected tracker.Detections")
                 t2 = clock()
                 if self.embed_fn is not None and len(dets) and dets.embeddings is None:
                     dets = dets.with_embeddings(np.asarray(self.embed_fn(frame.image, dets.xyxy), np.float32))

@@ -25,6 +25,7 @@ from tracker.association.iou import DENSE_PAIR_LIMIT, IouAssociator
 from tracker.association.tokens import HISTORY_LEN, AssociationTokens, DetCol, PairCol, build_tokens
 from tracker.detections import Detections
 from tracker.errors import InputError
+from tracker.io.input_paths import check_replaceable
 
 WEIGHTS_FORMAT = "identitrack-associator/1"
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models" / "associator"
@@ -65,6 +66,7 @@ def heldout_weights_path(sequence: str, folds_dir: Path = FOLDS_DIR) -> Path:
 def save_weights(path, params: Dict[str, np.ndarray], net_config: dict, metadata: dict) -> None:
     """Write ``path`` (.npz: every parameter plus a JSON header) and ``path.json`` metadata."""
     path = Path(path)
+    check_replaceable(path)  # never rename a file over a device node
     path.parent.mkdir(parents=True, exist_ok=True)
     header = json.dumps({"format": WEIGHTS_FORMAT, "net": net_config, "metadata": metadata})
     arrays = {k: np.asarray(v, np.float32) for k, v in params.items()}
@@ -85,9 +87,11 @@ def load_weights(path) -> Tuple[Dict[str, np.ndarray], dict, dict]:
             header = json.loads(str(data["__header__"]))
             params = {k: data[k].astype(np.float32) for k in data.files if k != "__header__"}
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a bad file
-        raise InputError(f"{path}: not an associator weights file ({exc})") from exc
-    if header.get("format") != WEIGHTS_FORMAT:
-        raise InputError(f"{path}: not an associator weights file (format is not {WEIGHTS_FORMAT!r})")
+        # NumPy's message may suggest allow_pickle=True (unsafe): only the kind is shown
+        raise InputError(f"{path}: not an identitrack weights file (not an associator .npz: "
+                         f"{type(exc).__name__})") from None
+    if not isinstance(header, dict) or header.get("format") != WEIGHTS_FORMAT:
+        raise InputError(f"{path}: not an identitrack weights file (associator format is not {WEIGHTS_FORMAT!r})")
     return params, dict(header.get("net", {})), dict(header.get("metadata", {}))
 
 

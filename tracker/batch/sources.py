@@ -32,7 +32,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from tracker.io.sources import IMAGE_EXTENSIONS, is_stream_url
+from tracker.io.input_paths import describe_special
+from tracker.io.sources import IMAGE_EXTENSIONS, is_stream_url, unsupported_url
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
                     ".wmv", ".flv", ".3gp", ".ogv", ".mjpeg", ".mjpg", ".h264", ".h265", ".hevc")
@@ -159,7 +160,7 @@ class _Expander:
         if is_stream_url(text):
             self.add("stream", text, text, weight=LIVE_WEIGHT)
             return
-        path = Path(text).expanduser()
+        path = Path(os.path.expanduser(text))  # "~user" of no such user stays as written
         if base is not None and not path.is_absolute():
             path = base / path
         shown = str(path) if base is not None else text
@@ -175,8 +176,12 @@ class _Expander:
                 self.listing(path, listing, shown, depth, via)
         elif path.is_dir():
             self.folder(path, shown)
+        elif describe_special(path) is not None:
+            self.error(shown, f"{describe_special(path)} (expected a video file, a folder, a list of sources or a URL)")
         elif text.isdigit():
             self.add("webcam", text, text, weight=LIVE_WEIGHT)
+        elif unsupported_url(text) is not None:  # the same rule as track SOURCE
+            self.error(shown, unsupported_url(text))
         else:
             self.error(shown, f"{shown}: not found (expected a video file, a folder, a list of sources or a URL)")
 

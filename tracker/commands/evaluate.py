@@ -20,6 +20,7 @@ from tracker.evaluation import (
     write_json,
 )
 from tracker.evaluation.permanence import DEFAULT_GAP_SECONDS
+from tracker.evaluation.report import check_plot_path
 
 DESCRIPTION = """Evaluate tracking results against MOTChallenge ground truth, with the conventions and
 numbers of TrackEval (the official evaluator): HOTA, DetA, AssA, LocA, MOTA, MOTP, IDF1, IDP,
@@ -120,6 +121,8 @@ def run(args) -> int:
         config = EvalConfig(benchmark=args.benchmark, reentry_seconds=args.reentry_seconds)
     except ValueError as exc:
         raise InputError(f"--reentry-seconds must be a number > 0 (seconds), got {args.reentry_seconds}") from exc
+    if args.plot is not None:
+        check_plot_path(args.plot)
     paths = _result_sets(args)
     names = _names(args, paths)
     reports: Dict[str, EvalReport]

@@ -9,6 +9,7 @@ from pathlib import Path
 from tracker import exit_codes
 from tracker.config import ASSOCIATOR_CHOICES_HELP, ASSOCIATORS
 from tracker.errors import InputError
+from tracker.io.input_paths import describe_special
 from tracker.io.sources import DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF_S
 from tracker.status import RunStatus
 
@@ -185,6 +186,22 @@ def _check_show() -> None:
                          "install opencv-python or drop --show") from None
 
 
+def preload(args) -> None:
+    """Import what ``run`` needs (OpenCV, the detectors, torch for the embedder) while the
+    command line defers Ctrl-C (``tracker.startup_signals``)."""
+    _quiet_opencv()
+    import tracker.detectors  # noqa: F401
+    import tracker.detectors.ssdlite  # noqa: F401
+    import tracker.io.writers  # noqa: F401
+    import tracker.pipeline  # noqa: F401
+
+    if args.appearance != "off":
+        try:
+            import tracker.embedding  # noqa: F401
+        except ImportError:  # appearance 'auto' without torch: run() decides
+            pass
+
+
 def run(args) -> int:
     _quiet_opencv()
     from tracker.io.writers import OutputError
@@ -264,6 +281,10 @@ def run(args) -> int:
         print(f"track: {status_text(status)}", file=sys.stderr)
         for note in late:
             print(f"note: {note}", file=sys.stderr)
+    if summary["frames_processed"] == 0 and status in ("completed", "stream ended"):
+        print(f"track: warning: 0 frames processed (the source has no frame in the range asked for: "
+              f"--start {args.start or 0}, --end {args.end or 'the end'})", file=sys.stderr)
+        return exit_codes.INCOMPLETE
     return int(summary["exit_code"])
 
 

@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional, Protocol, runtime_checkable
 import numpy as np
 
 from tracker.detections import Detections
+from tracker.errors import InputTypeError
 
 
 @runtime_checkable
@@ -48,7 +49,7 @@ def _to_detections(result: Any, who: str) -> Detections:
     # supervision.Detections and look-alikes (duck-typed, no dependency)
     if hasattr(result, "xyxy") and (hasattr(result, "confidence") or hasattr(result, "class_id")):
         return Detections.from_supervision(result)
-    raise TypeError(
+    raise InputTypeError(
         f"{who} returned {type(result).__name__}; a detector must return tracker.detections.Detections "
         "(or a supervision.Detections)"
     )

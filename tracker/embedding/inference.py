@@ -21,6 +21,7 @@ from tracker.embedding.crops import crop_patches
 from tracker.embedding.histogram import HIST_DIM, colour_histograms
 from tracker.embedding.model import EncoderConfig, PatchEncoder, fold_batchnorm
 from tracker.errors import InputError
+from tracker.io.input_paths import check_replaceable
 
 WEIGHTS_FORMAT = "identitrack-embedder/1"
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models" / "embedder"
@@ -41,6 +42,7 @@ def shipped_weights_path(name: str = "default") -> Path:
 def save_weights(path, model: PatchEncoder, metadata: dict) -> None:
     """Write a weights file (see the module docstring) and a ``.json`` metadata file beside it."""
     path = Path(path)
+    check_replaceable(path)  # never rename a file over a device node
     path.parent.mkdir(parents=True, exist_ok=True)
     metadata = json.loads(json.dumps(metadata))  # plain JSON types only (loadable with weights_only=True)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
@@ -60,11 +62,18 @@ def load_weights(path) -> tuple:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling problem is a bad file
-        raise InputError(f"{path}: not an embedder weights file ({exc})") from exc
+        # torch's own message is several lines and suggests weights_only=False, which can run
+        # arbitrary code from the file: never repeated
+        raise InputError(f"{path}: not an identitrack weights file (torch cannot read it as embedder weights: "
+                         f"{type(exc).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != WEIGHTS_FORMAT:
-        raise InputError(f"{path}: not an embedder weights file (format is not {WEIGHTS_FORMAT!r})")
-    model = PatchEncoder(EncoderConfig.from_dict(payload["encoder"]))
-    model.load_state_dict(payload["state_dict"])
+        raise InputError(f"{path}: not an identitrack weights file (embedder format is not {WEIGHTS_FORMAT!r})")
+    try:
+        model = PatchEncoder(EncoderConfig.from_dict(payload["encoder"]))
+        model.load_state_dict(payload["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise InputError(f"{path}: a damaged identitrack embedder weights file ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
     model.eval()
     return model, dict(payload.get("metadata", {}))
 

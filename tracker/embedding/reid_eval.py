@@ -23,7 +23,11 @@ import torch
 
 from tracker.embedding.crops import MIN_EVAL_BOX_WH, clip_boxes
 from tracker.embedding.video import iter_frames, video_fps
+from tracker.errors import InputError
 from tracker.io.mot import read_mot_file
+
+#: fewer gt identities than this make retrieval meaningless (one identity scores a perfect 1.0)
+MIN_IDENTITIES = 2
 
 MOT17_PEDESTRIAN = 1
 
@@ -72,7 +76,11 @@ class GtCrops:
 def load_gt_crops(video, gt_path, protocol: EvalProtocol = EvalProtocol()) -> GtCrops:
     """Cut the protocol's gt crops out of ``video`` (see the module docstring)."""
     table = read_mot_file(gt_path, "gt")
-    keep = table.scores != 0
+    identities = np.unique(table.ids[table.ids >= 0])
+    if len(identities) < MIN_IDENTITIES:
+        raise InputError(f"{gt_path}: {len(identities)} identities (ids >= 0; -1 means no identity): re-identification "
+                         f"needs a gt with at least {MIN_IDENTITIES} identities (is this a detection file?)")
+    keep = (table.scores != 0) & (table.ids >= 0)
     if table.columns == 9:  # MOT17 layout: frame,id,x,y,w,h,conf,class,visibility
         keep &= table.classes == MOT17_PEDESTRIAN
     table = table.select(keep)

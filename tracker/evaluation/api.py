@@ -22,6 +22,7 @@ from tracker.evaluation.hota import ALPHAS, compute_hota
 from tracker.evaluation.identity import compute_identity
 from tracker.evaluation.permanence import DEFAULT_GAP_SECONDS, DEFAULT_MIN_VISIBILITY, compute_permanence
 from tracker.evaluation.results import COMBINED, SequenceResult, combine_results
+from tracker.io.lengths import check_length
 from tracker.io.mot import MotTable, find_sequences, read_mot_file, read_seqinfo
 
 PathLike = Union[str, Path]
@@ -200,6 +201,7 @@ def load_ground_truth(gt_root: PathLike, seqs: Optional[Sequence[str]] = None,
             continue
         info = read_seqinfo(folder)
         table = read_mot_file(gt_file, "gt", info.seq_length)
+        check_length(info.seq_length, table.last_frame, f"{folder / 'seqinfo.ini'}: seqLength", str(gt_file))
         warnings.extend(_table_warnings(table, info.seq_length))
         out.append(GroundTruthSequence(folder.name, table, info.frame_rate, info.seq_length,
                                        resolve_benchmark(benchmark, folder.name, table.columns), str(gt_file)))
@@ -326,8 +328,12 @@ def evaluate_files(gt_path: PathLike, results_path: PathLike, fps: Optional[floa
     length = seq_length if seq_length is not None else (info.seq_length if info else None)
     gt_table = read_mot_file(gt_path, "gt", length)
     res_table = read_mot_file(results_path, "result", length)
+    last_frame = max(gt_table.last_frame, res_table.last_frame)
     if length is None:
-        length = int(max(gt_table.frames.max(initial=0), res_table.frames.max(initial=0)))
+        length = last_frame
+    else:
+        check_length(length, last_frame, "--seq-length" if seq_length is not None else "seqLength",
+                     f"{gt_path} and {results_path}")
     warnings.extend(_table_warnings(gt_table, length) + _table_warnings(res_table, length))
     bench = resolve_benchmark(config.benchmark, seq_name, gt_table.columns)
     data = build_sequence_data(gt_table, res_table, name=seq_name, benchmark=bench, frame_rate=frame_rate,

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from typing import Iterable, List, Mapping, Sequence, Union
 
+from tracker.errors import InputError
 from tracker.evaluation.api import EvalReport
 from tracker.evaluation.results import COMBINED, SequenceResult
 
@@ -30,6 +31,20 @@ SHORT_TITLES = {"IDSW": "IDsw", "ReentryRecall": "Re-ID rec."}
 COMBINED_COMPARISON_COLUMNS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "ReentryRecall")
 
 ReportsArg = Union[EvalReport, Mapping[str, EvalReport], Sequence[EvalReport]]
+
+
+def check_plot_path(path, option: str = "--plot") -> Path:
+    """``InputError`` unless ``path`` ends with an extension matplotlib can write (``.png``,
+    ``.pdf``, ``.svg``, ...); checked before any work, so a typo does not cost the evaluation."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    formats = FigureCanvasAgg(Figure()).get_supported_filetypes()
+    if path.suffix[1:].lower() not in formats:
+        raise InputError(f"{option} {path}: matplotlib cannot write {path.suffix or 'a file without an extension'}; "
+                         f"use one of {', '.join('.' + f for f in sorted(formats))}")
+    return path
 
 
 def save_figure(fig, path) -> Path:

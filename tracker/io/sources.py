@@ -46,6 +46,7 @@ from typing import Iterator, List, Optional, Tuple, Union
 import numpy as np
 
 from tracker.errors import InputError, parameter_error
+from tracker.io.input_paths import describe_special
 from tracker.status import SourceEnd
 
 DEFAULT_FPS = 30.0
@@ -67,6 +68,13 @@ STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp
 #: count is reported as truncated (container counts of some formats are estimates)
 TRUNCATION_TOLERANCE_FRAMES = 2
 TRUNCATION_TOLERANCE_FRACTION = 0.01
+#: the largest ``--start`` / ``--end`` accepted, in frames or seconds (about 1000 years of
+#: 30 fps video): anything larger is a typo, and would overflow the frame arithmetic
+MAX_POSITION = 1e12
+#: the largest webcam index (OpenCV takes a C int; real devices are numbered from 0)
+MAX_WEBCAM_INDEX = 9999
+#: characters of a bad value shown in a message (a 400-digit number is cut)
+MAX_SHOWN_CHARS = 40
 
 _POSITION_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(s|sec|secs|seconds?)?\s*$", re.IGNORECASE)
 _URL_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
@@ -111,14 +119,27 @@ def parse_position(text: Union[str, int, float, Position, None], what: str = "po
     if isinstance(text, (int, np.integer)):
         if text < 0:
             raise InputError(f"{what}: must be >= 0, got {text}", what)
+        _check_position_size(int(text), text, what)
         return Position(float(text), "frames")
     m = _POSITION_RE.match(str(text))
     if not m:
-        raise InputError(f"{what}: expected a frame number (123) or seconds (12.5s), got {text!r}", what)
+        raise InputError(f"{what}: expected a frame number (123) or seconds (12.5s), got {_shown(text)}", what)
     value, unit = float(m.group(1)), "seconds" if m.group(2) else "frames"
+    _check_position_size(value, text, what)
     if unit == "frames" and value != int(value):
         raise InputError(f"{what}: a frame number must be whole; write seconds with an 's' (e.g. {text}s)", what)
     return Position(value, unit)
+
+
+def _shown(value) -> str:
+    """``repr(value)``, cut to ``MAX_SHOWN_CHARS`` characters."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN_CHARS else text[:MAX_SHOWN_CHARS - 3] + "..."
+
+
+def _check_position_size(value: float, text, what: str) -> None:
+    if not value <= MAX_POSITION:  # also catches inf from a 400-digit number
+        raise InputError(f"{what}: too large (at most {MAX_POSITION:g} frames or seconds), got {_shown(text)}", what)
 
 
 # ------------------------------------------------------------------------------------ records
@@ -386,9 +407,9 @@ class FolderSource(FrameSource):
         if not files:
             raise InputError(f"{folder}: no images here ({', '.join(IMAGE_EXTENSIONS)})")
         self.files = files
-        first = cv2.imread(str(files[0]), cv2.IMREAD_COLOR)
+        self._first_pos, first = _first_readable(cv2, files)
         if first is None:
-            raise InputError(f"{files[0]}: OpenCV cannot read this image")
+            raise InputError(f"{folder}: none of its {len(files)} images can be read by OpenCV")
         notes = []
         seq_fps = _seqinfo_fps(seq_dir)
         if fps is not None:
@@ -429,7 +450,7 @@ class FolderSource(FrameSource):
                 self.end_reason = SourceEnd.CLOSED
                 return
             index = self.indices[pos]
-            if pos == 0 and self._first is not None:
+            if pos == self._first_pos and self._first is not None:
                 image, self._first = self._first, None
             else:
                 image = cv2.imread(str(self.files[pos]), cv2.IMREAD_COLOR)
@@ -440,6 +461,16 @@ class FolderSource(FrameSource):
                 continue
             yield Frame(index, index / self.info.fps, image)
         self.end_reason = SourceEnd.END
+
+
+def _first_readable(cv2, files: List[Path]):
+    """(position, image) of the first image OpenCV can read, or (None, None). The unreadable
+    ones before it are skipped (and counted) when the frames are produced."""
+    for pos, path in enumerate(files):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is not None:
+            return pos, image
+    return None, None
 
 
 def _frame_numbers(files: List[Path]) -> Optional[List[int]]:
@@ -706,25 +737,61 @@ def open_source(source: Union[str, int, os.PathLike], start=None, end=None, stri
     if isinstance(source, bool):
         raise InputError(f"not a source: {source!r}")
     if isinstance(source, (int, np.integer)):
-        return LiveSource(int(source), timeout_s, fps, **kw)
+        return LiveSource(_webcam_index(int(source)), timeout_s, fps, **kw)
+    if not isinstance(source, (str, bytes, os.PathLike)):
+        raise InputError(f"source must be a path, a URL or a webcam index, got {type(source).__name__}")
     text = os.fspath(source)
     if isinstance(text, bytes):
-        text = text.decode()
+        text = os.fsdecode(text)
     if not text.strip():
         raise InputError("the source is empty: give a video file, a folder of frames, a webcam index or a URL")
     if is_stream_url(text):
         return LiveSource(text, timeout_s, fps, retries, retry_backoff_s, **kw)
-    path = Path(text).expanduser()
+    path = Path(os.path.expanduser(text))  # "~user" of no such user stays as written
     if path.is_file():
         if not os.access(path, os.R_OK):
             raise InputError(f"{path}: not readable (permission denied)")
-        return VideoFileSource(path, fps, **kw)
+        return _checked_range(VideoFileSource(path, fps, **kw))
     if path.is_dir():
         if not os.access(path, os.R_OK | os.X_OK):
             raise InputError(f"{path}: not readable (permission denied)")
-        return FolderSource(path, fps, **kw)
+        return _checked_range(FolderSource(path, fps, **kw))
+    special = describe_special(path)
+    if special is not None:
+        raise InputError(f"{special} (expected a video file, a folder of frames, a webcam index or a URL)")
     if text.strip().isdigit():
+        if int(text) > MAX_WEBCAM_INDEX:
+            raise InputError(f"{path}: not found, and too large for a webcam index (0-{MAX_WEBCAM_INDEX})")
         return LiveSource(int(text), timeout_s, fps, **kw)
-    if _URL_RE.match(text):
-        raise InputError(f"{_redact(text)}: unsupported URL scheme (use one of {', '.join(STREAM_SCHEMES)})")
+    problem = unsupported_url(text)
+    if problem is not None:
+        raise InputError(problem)
     raise InputError(f"{path}: not found (expected a video file, a folder of frames, a webcam index or a URL)")
+
+
+def unsupported_url(text: str) -> Optional[str]:
+    """The message for ``scheme://...`` with a scheme we cannot stream (``ftp://``), else None.
+    One rule for ``track SOURCE`` and the lists of ``track batch``."""
+    if _URL_RE.match(text) and not is_stream_url(text):
+        return f"{_redact(text)}: unsupported URL scheme (use one of {', '.join(STREAM_SCHEMES)})"
+    return None
+
+
+def _webcam_index(index: int) -> int:
+    if not 0 <= index <= MAX_WEBCAM_INDEX:
+        raise InputError(f"source: a webcam index must be in [0, {MAX_WEBCAM_INDEX}], got {_shown(index)}")
+    return index
+
+
+def _checked_range(source: FrameSource) -> FrameSource:
+    """Refuse a ``start``/``end`` range that is empty once both are frames (``--start 1s --end 3``
+    at 30 frames/s: frames 30 and 3); the source is closed first."""
+    if source.start is None or source.end is None:
+        return source
+    first, stop = source._bounds()
+    if stop <= first:
+        source.close()
+        raise InputError(f"end ({source.end}) must come after start ({source.start}): at "
+                         f"{source.info.fps:g} frames/s they are frames {stop} and {first}, an empty range", "end",
+                         mentions=("start",))
+    return source

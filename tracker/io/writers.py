@@ -348,8 +348,10 @@ class VideoWriter(_Finalizable):
             self._writer.release()
             if self.partial.exists():
                 self.partial.unlink()
-            raise InputError(f"{self.partial}: OpenCV cannot write a video with codec {codec!r} here "
-                             f"(try --codec {DEFAULT_CODEC}, or --no-video)")
+            hint = (f"the {self.size[0]}x{self.size[1]} frames may be too small for it; use --no-video"
+                    if codec == DEFAULT_CODEC else f"try --codec {DEFAULT_CODEC}, or --no-video")
+            raise InputError(f"{self.partial}: OpenCV cannot write a {self.size[0]}x{self.size[1]} video with "
+                             f"codec {codec!r} here ({hint})")
         self.frames = 0
         self.sealed = False
         self.finished = False

@@ -9,6 +9,7 @@ from typing import Any, Callable, Optional, Tuple
 
 from tracker.config import TrackerConfig
 from tracker.errors import InputError
+from tracker.io.input_paths import describe_special
 from tracker.run.spec import ONNX_SCORE_THRESHOLD, DetectorSpec, RunSpec, SourceSpec
 
 
@@ -30,7 +31,9 @@ def build_detector(spec: DetectorSpec) -> Callable:
     if spec.kind == "file":
         path = Path(spec.detections)
         if not path.is_file():
-            raise InputError(f"{path}: detection file not found", "detections")
+            special = describe_special(path)
+            raise InputError(f"{path}: detection file not found" if special is None
+                             else f"detections {special} (expected a detection file)", "detections")
         return detectors.DetectionFileDetector(path, min_score=spec.score_threshold, score_rescale=spec.score_rescale)
     if spec.kind == "onnx":
         return _onnx_detector(spec)
