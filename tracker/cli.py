@@ -16,8 +16,8 @@ from typing import List, Optional
 
 from tracker import exit_codes
 from tracker.errors import InputError
-from tracker.option_types import check_option_types
-from tracker.startup_signals import DeferredInterrupts
+from tracker.commands.option_types import check_option_types
+from tracker.commands.startup_signals import DeferredInterrupts
 
 SUBCOMMANDS = {
     "mot": ("tracker.commands.mot", "track MOTChallenge sequences from their detection files"),

@@ -25,11 +25,8 @@ from tracker.association.iou import DENSE_PAIR_LIMIT, IouAssociator
 from tracker.association.tokens import HISTORY_LEN, AssociationTokens, DetCol, PairCol, build_tokens
 from tracker.detections import Detections
 from tracker.errors import InputError
-from tracker.io.input_paths import check_replaceable
+from tracker.model_registry import ASSOCIATOR, write_weights
 
-WEIGHTS_FORMAT = "identitrack-associator/1"
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models" / "associator"
-SHIPPED = {"default": "associator.npz"}
 DEFAULT_MIN_PROBABILITY = 0.3
 MIN_PROBABILITY_FLOOR = 1e-6  # probabilities are clipped here before the log (finite costs)
 #: the box extent (width, height, pixels) assumed before any box is seen when no image size is known
@@ -39,14 +36,13 @@ LN_EPS = 1e-5
 
 
 def shipped_weights_path(name: str = "default") -> Path:
-    if name not in SHIPPED:
-        raise InputError(f"unknown shipped associator {name!r}; choose one of {sorted(SHIPPED)}")
-    return MODELS_DIR / SHIPPED[name]
+    """Path of a shipped weights file (``tracker.model_registry.ASSOCIATOR``)."""
+    return ASSOCIATOR.shipped_path(name)
 
 
 #: leave-sequences-out fold models of the development sequences (``benchmarks/associator_folds.py``):
 #: ``fold<k>.npz`` + ``fold<k>.json``, whose ``held_out`` lists the sequences the model never saw
-FOLDS_DIR = MODELS_DIR / "folds"
+FOLDS_DIR = ASSOCIATOR.directory / "folds"
 
 
 def heldout_weights_path(sequence: str, folds_dir: Path = FOLDS_DIR) -> Path:
@@ -65,33 +61,24 @@ def heldout_weights_path(sequence: str, folds_dir: Path = FOLDS_DIR) -> Path:
 
 def save_weights(path, params: Dict[str, np.ndarray], net_config: dict, metadata: dict) -> None:
     """Write ``path`` (.npz: every parameter plus a JSON header) and ``path.json`` metadata."""
-    path = Path(path)
-    check_replaceable(path)  # never rename a file over a device node
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = json.dumps({"format": WEIGHTS_FORMAT, "net": net_config, "metadata": metadata})
+    header = json.dumps({"format": ASSOCIATOR.weights_format, "net": net_config, "metadata": metadata})
     arrays = {k: np.asarray(v, np.float32) for k, v in params.items()}
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, __header__=np.array(header), **arrays)
-    tmp.replace(path)
-    path.with_suffix(".json").write_text(json.dumps({"format": WEIGHTS_FORMAT, "net": net_config, **metadata},
-                                                    indent=2) + "\n")
+    write_weights(path, lambda temporary: np.savez(temporary, __header__=np.array(header), **arrays),
+                  {"format": ASSOCIATOR.weights_format, "net": net_config, **metadata}, temporary_suffix=".tmp.npz")
 
 
 def load_weights(path) -> Tuple[Dict[str, np.ndarray], dict, dict]:
     """-> (params, net config, metadata). ``InputError`` for a missing or foreign file."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: associator weights not found")
+        raise ASSOCIATOR.missing(path)
     try:
         with np.load(path, allow_pickle=False) as data:
             header = json.loads(str(data["__header__"]))
             params = {k: data[k].astype(np.float32) for k in data.files if k != "__header__"}
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a bad file
-        # NumPy's message may suggest allow_pickle=True (unsafe): only the kind is shown
-        raise InputError(f"{path}: not an identitrack weights file (not an associator .npz: "
-                         f"{type(exc).__name__})") from None
-    if not isinstance(header, dict) or header.get("format") != WEIGHTS_FORMAT:
-        raise InputError(f"{path}: not an identitrack weights file (associator format is not {WEIGHTS_FORMAT!r})")
+        raise ASSOCIATOR.not_weights(path, exc) from None
+    ASSOCIATOR.check_format(path, header.get("format") if isinstance(header, dict) else None)
     return params, dict(header.get("net", {})), dict(header.get("metadata", {}))
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
-from tracker.io.input_paths import describe_special
+from tracker.special_paths import describe_special
 from tracker.io.sources import IMAGE_EXTENSIONS, is_stream_url, unsupported_url
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",

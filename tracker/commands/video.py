@@ -9,7 +9,6 @@ from pathlib import Path
 from tracker import exit_codes
 from tracker.config import ASSOCIATOR_CHOICES_HELP, ASSOCIATORS
 from tracker.errors import InputError
-from tracker.io.input_paths import describe_special
 from tracker.io.sources import DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF_S
 from tracker.status import RunStatus
 
@@ -188,7 +187,7 @@ def _check_show() -> None:
 
 def preload(args) -> None:
     """Import what ``run`` needs (OpenCV, the detectors, torch for the embedder) while the
-    command line defers Ctrl-C (``tracker.startup_signals``)."""
+    command line defers Ctrl-C (``tracker.commands.startup_signals``)."""
     _quiet_opencv()
     import tracker.detectors  # noqa: F401
     import tracker.detectors.ssdlite  # noqa: F401

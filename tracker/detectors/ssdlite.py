@@ -14,7 +14,6 @@ person), ``num_detections:0`` (1,). Normalisation, anchor decoding and NMS are i
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
@@ -23,12 +22,10 @@ import cv2
 import numpy as np
 
 from tracker.detections import Detections
+from tracker.model_registry import DETECTOR
 from tracker.detectors._runtime import check_fraction, check_threads, nms_xyxy, ort_session
 from tracker.detectors.base import BaseDetector, validate_frame
 
-MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "detector"
-MODEL_FILE = "ssdlite_mobilenet_v2_pedestrian.onnx"
-METADATA_FILE = "metadata.json"
 INPUT_SIZE = 300
 PERSON_CLASS_ID = 0
 CLASS_NAMES = ("person",)
@@ -44,13 +41,13 @@ AUTO_TILES = (1, 2)
 
 
 def model_path() -> Path:
-    """Path of the shipped ONNX model (package data)."""
-    return MODEL_DIR / MODEL_FILE
+    """Path of the shipped ONNX model (package data; ``tracker.model_registry.DETECTOR``)."""
+    return DETECTOR.shipped_path()
 
 
 def model_metadata() -> dict:
     """The metadata record shipped beside the model (source, licence, training data, metrics)."""
-    return json.loads((MODEL_DIR / METADATA_FILE).read_text(encoding="utf-8"))
+    return DETECTOR.metadata()
 
 
 @dataclass(frozen=True)

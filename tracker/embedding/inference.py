@@ -21,11 +21,10 @@ from tracker.embedding.crops import crop_patches
 from tracker.embedding.histogram import HIST_DIM, colour_histograms
 from tracker.embedding.model import EncoderConfig, PatchEncoder, fold_batchnorm
 from tracker.errors import InputError
-from tracker.io.input_paths import check_replaceable
+from tracker.model_registry import EMBEDDER, write_weights
 
-WEIGHTS_FORMAT = "identitrack-embedder/1"
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models" / "embedder"
-SHIPPED = {"default": "embedder.pt", "holdout": "embedder_holdout478.pt"}
+#: the shipped embedder files by name (``tracker.model_registry.EMBEDDER``)
+SHIPPED = EMBEDDER.shipped
 # weight of the colour-histogram half in the fused vector (cosine of the fused vectors =
 # (1 - w) * cos(learned) + w * cos(histogram))
 DEFAULT_FUSE_WEIGHT = 0.3
@@ -34,23 +33,17 @@ DEFAULT_FUSE_WEIGHT = 0.3
 def shipped_weights_path(name: str = "default") -> Path:
     """Path of a shipped weights file: ``default`` (all training data) or ``holdout`` (trained
     without frames 478-795 of vtest / PETS09-S2L1, for honest evaluation on those frames)."""
-    if name not in SHIPPED:
-        raise InputError(f"unknown shipped embedder {name!r}; choose one of {sorted(SHIPPED)}")
-    return MODELS_DIR / SHIPPED[name]
+    return EMBEDDER.shipped_path(name)
 
 
 def save_weights(path, model: PatchEncoder, metadata: dict) -> None:
     """Write a weights file (see the module docstring) and a ``.json`` metadata file beside it."""
-    path = Path(path)
-    check_replaceable(path)  # never rename a file over a device node
-    path.parent.mkdir(parents=True, exist_ok=True)
     metadata = json.loads(json.dumps(metadata))  # plain JSON types only (loadable with weights_only=True)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    payload = {"format": WEIGHTS_FORMAT, "encoder": model.config.to_dict(), "state_dict": state, "metadata": metadata}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
-    path.with_suffix(".json").write_text(json.dumps({"encoder": model.config.to_dict(), **metadata}, indent=2) + "\n")
+    payload = {"format": EMBEDDER.weights_format, "encoder": model.config.to_dict(), "state_dict": state,
+               "metadata": metadata}
+    write_weights(path, lambda temporary: torch.save(payload, temporary),
+                  {"encoder": model.config.to_dict(), **metadata})
 
 
 def load_weights(path) -> tuple:
@@ -58,16 +51,12 @@ def load_weights(path) -> tuple:
     foreign file."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: embedder weights not found")
+        raise EMBEDDER.missing(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling problem is a bad file
-        # torch's own message is several lines and suggests weights_only=False, which can run
-        # arbitrary code from the file: never repeated
-        raise InputError(f"{path}: not an identitrack weights file (torch cannot read it as embedder weights: "
-                         f"{type(exc).__name__})") from None
-    if not isinstance(payload, dict) or payload.get("format") != WEIGHTS_FORMAT:
-        raise InputError(f"{path}: not an identitrack weights file (embedder format is not {WEIGHTS_FORMAT!r})")
+        raise EMBEDDER.not_weights(path, exc) from None
+    EMBEDDER.check_format(path, payload.get("format") if isinstance(payload, dict) else None)
     try:
         model = PatchEncoder(EncoderConfig.from_dict(payload["encoder"]))
         model.load_state_dict(payload["state_dict"])

@@ -31,7 +31,7 @@ import numpy as np
 
 from tracker.detections import MAX_ABS_COORDINATE, Detections
 from tracker.errors import FileFormatError, InputError
-from tracker.io.input_paths import check_replaceable, describe_special
+from tracker.special_paths import check_replaceable, describe_special
 from tracker.io.lengths import check_length
 
 DET_MIN_COLUMNS = 6

@@ -46,7 +46,7 @@ from typing import Iterator, List, Optional, Tuple, Union
 import numpy as np
 
 from tracker.errors import InputError, parameter_error
-from tracker.io.input_paths import describe_special
+from tracker.special_paths import describe_special
 from tracker.status import SourceEnd
 
 DEFAULT_FPS = 30.0

@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional, Tuple
 
 from tracker.config import TrackerConfig
 from tracker.errors import InputError
-from tracker.io.input_paths import describe_special
+from tracker.special_paths import describe_special
 from tracker.run.spec import ONNX_SCORE_THRESHOLD, DetectorSpec, RunSpec, SourceSpec
 
 
