@@ -15,6 +15,8 @@ person), ``num_detections:0`` (1,). Normalisation, anchor decoding and NMS are i
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
@@ -58,7 +60,11 @@ class SSDLiteConfig:
     """Settings of ``SSDLitePersonDetector``.
 
     score_threshold: keep boxes with score >= this, in [0, 1].
-    threads: onnxruntime intra-op threads (None: all cores).
+    threads: CPU threads of the detector in all (None: all cores). With several tiles, the
+        tiles of a frame run at the same time on ``min(tiles, threads)`` threads, each model
+        run with ``threads // workers`` onnxruntime intra-op threads (on 2 cores: both halves
+        at once, one thread each; measured faster than one after the other on 2 threads, and
+        the same boxes: docs/detector.md). ``threads=1``: one run after the other.
     tiles: (rows, cols) grid, each 1..4, or None (default) for ``AUTO_TILES``: two
         overlapping halves side by side for a landscape frame, one above the other for a
         portrait one. Each tile is stretched to the model's 300x300 input, so tiles see small
@@ -112,6 +118,12 @@ class SSDLiteConfig:
             raise ValueError(f"tiles must be None (auto) or (rows, cols) with each in 1..{MAX_TILES_PER_SIDE}, "
                              f"got {self.tiles!r}")
 
+    def plan(self, n_tiles: int) -> Tuple[int, int]:
+        """(concurrent model runs, onnxruntime intra-op threads per run) for ``n_tiles``."""
+        total = self.threads if self.threads is not None else (os.cpu_count() or 1)
+        workers = max(1, min(n_tiles, total))
+        return workers, max(1, total // workers)
+
     def tiles_for(self, width: int, height: int) -> Tuple[int, int]:
         """The (rows, cols) grid used for a width x height frame."""
         if self.tiles is not None:
@@ -158,62 +170,121 @@ class SSDLitePersonDetector(BaseDetector):
         if not path.is_file():
             raise FileNotFoundError(
                 f"{path}: the embedded detector model is missing (a broken install? reinstall identitrack)")
-        self.session = ort_session(path, self.config.threads)
-        self._input = self.session.get_inputs()[0].name
-        names = [o.name for o in self.session.get_outputs()]
+        self.path = path
+        self._sessions: dict = {}  # intra-op threads -> session (one per thread plan in use)
+        self._pool: Optional[ThreadPoolExecutor] = None
+        self._pool_size = 0
+        rows, cols = self.config.tiles if self.config.tiles is not None else AUTO_TILES
+        runs = rows * cols + (1 if self.config.tile_full_frame and rows * cols > 1 else 0)
+        session = self._session(self.config.plan(runs)[1])  # the one a frame will use
+        self._input = session.get_inputs()[0].name
+        names = [o.name for o in session.get_outputs()]
         wanted = ("detection_boxes:0", "detection_scores:0", "num_detections:0")
         missing = [w for w in wanted if w not in names]
         if missing:
             raise ValueError(f"{path}: not an SSD detection graph (outputs {names}, missing {missing})")
         self._outputs = list(wanted)
 
-    def _run(self, image: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """image (h, w, 3) uint8 BGR -> (K, 4) xyxy pixels of ``image``, (K,) scores."""
-        h, w = image.shape[:2]
+    @property
+    def session(self):
+        """The onnxruntime session of a single run per frame (whole-frame mode)."""
+        return self._session(self.config.plan(1)[1])
+
+    def _session(self, threads: int):
+        if threads not in self._sessions:
+            self._sessions[threads] = ort_session(self.path, threads)
+        return self._sessions[threads]
+
+    def _map(self, fn, items: list, workers: int) -> list:
+        """``[fn(x) for x in items]``, on ``workers`` threads when > 1 (results in order)."""
+        if workers <= 1 or len(items) <= 1:
+            return [fn(x) for x in items]
+        if self._pool is None or self._pool_size != workers:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            self._pool = ThreadPoolExecutor(workers, thread_name_prefix="identitrack-tiles")
+            self._pool_size = workers
+        return list(self._pool.map(fn, items))
+
+    @staticmethod
+    def prepare(image: np.ndarray) -> np.ndarray:
+        """image (h, w, 3) uint8 BGR -> (1, 300, 300, 3) uint8 RGB, the model's input."""
         inp = cv2.resize(image, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_LINEAR)
-        inp = np.ascontiguousarray(inp[:, :, ::-1])[None]  # BGR -> RGB, (1, 300, 300, 3)
-        boxes, scores, num = self.session.run(self._outputs, {self._input: inp})
+        return np.ascontiguousarray(inp[:, :, ::-1])[None]
+
+    def infer(self, inp: np.ndarray, threads: int) -> list:
+        """One model run: (1, 300, 300, 3) uint8 RGB -> [boxes (1, 100, 4), scores (1, 100), num (1,)]."""
+        return self._session(threads).run(self._outputs, {self._input: inp})
+
+    def decode(self, raw: list, width: int, height: int) -> Tuple[np.ndarray, np.ndarray]:
+        """The model's outputs for a width x height image -> (K, 4) xyxy pixels, (K,) scores
+        >= the score threshold."""
+        boxes, scores, num = raw
         k = int(num.reshape(-1)[0])
         boxes, scores = boxes[0, :k].astype(np.float64), scores[0, :k].astype(np.float64)
         keep = scores >= self.config.score_threshold
         boxes, scores = boxes[keep], scores[keep]
-        xyxy = np.stack([boxes[:, 1] * w, boxes[:, 0] * h, boxes[:, 3] * w, boxes[:, 2] * h], axis=1)
+        xyxy = np.stack([boxes[:, 1] * width, boxes[:, 0] * height, boxes[:, 3] * width, boxes[:, 2] * height],
+                        axis=1)
         return xyxy.reshape(-1, 4), scores
+
+    def _run(self, image: np.ndarray, threads: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray]:
+        """image (h, w, 3) uint8 BGR -> (K, 4) xyxy pixels of ``image``, (K,) scores."""
+        h, w = image.shape[:2]
+        threads = self.config.plan(1)[1] if threads is None else threads
+        return self.decode(self.infer(self.prepare(image), threads), w, h)
+
+    def windows(self, width: int, height: int) -> list:
+        """The (x1, y1, x2, y2) pixel windows run for a width x height frame, in merge order
+        (the whole frame first when ``tile_full_frame``)."""
+        rows, cols = self.config.tiles_for(width, height)
+        if rows * cols == 1:
+            return [(0, 0, width, height)]
+        tiles = tile_windows(width, height, rows, cols, self.config.tile_overlap)
+        return ([(0, 0, width, height)] if self.config.tile_full_frame else []) + tiles
 
     def __call__(self, frame: np.ndarray) -> Detections:
         frame = validate_frame(frame, "SSDLitePersonDetector")
         height, width = frame.shape[:2]
         rows, cols = self.config.tiles_for(width, height)
+        windows = self.windows(width, height)
+        workers, threads = self.config.plan(len(windows))
+        runs = self._map(lambda win: self._run(frame[win[1]:win[3], win[0]:win[2]], threads), windows, workers)
         if rows * cols == 1:
-            xyxy, scores = self._run(frame)
+            xyxy, scores = runs[0]
         else:
-            parts = [self._run(frame)] if self.config.tile_full_frame else []
-            margin = self.config.tile_edge_margin
-            for x1, y1, x2, y2 in tile_windows(width, height, rows, cols, self.config.tile_overlap):
-                b, s = self._run(frame[y1:y2, x1:x2])
-                b = b + np.array([x1, y1, x1, y1], np.float64)
-                if margin > 0:
-                    # a box touching an inner tile edge is cut: the neighbouring tile sees it whole
-                    cut = np.zeros(len(b), bool)
-                    if x1 > 0:
-                        cut |= b[:, 0] < x1 + margin
-                    if y1 > 0:
-                        cut |= b[:, 1] < y1 + margin
-                    if x2 < width:
-                        cut |= b[:, 2] > x2 - margin
-                    if y2 < height:
-                        cut |= b[:, 3] > y2 - margin
-                    b, s = b[~cut], s[~cut]
-                parts.append((b, s))
-            xyxy = np.concatenate([p[0] for p in parts])
-            scores = np.concatenate([p[1] for p in parts])
-            keep = nms_xyxy(xyxy, scores, None, self.config.tile_merge_iou)
-            xyxy, scores = xyxy[keep], scores[keep]
+            xyxy, scores = self.merge(windows, runs, width, height)
         xyxy = xyxy.copy()
         xyxy[:, [0, 2]] = np.clip(xyxy[:, [0, 2]], 0, width)
         xyxy[:, [1, 3]] = np.clip(xyxy[:, [1, 3]], 0, height)
         ok = (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
         return Detections(xyxy[ok], scores[ok], np.full(int(ok.sum()), PERSON_CLASS_ID, np.int64))
+
+    def merge(self, windows: list, runs: list, width: int, height: int) -> Tuple[np.ndarray, np.ndarray]:
+        """The boxes of several windows (each run's (K, 4) xyxy in window pixels, (K,) scores)
+        -> frame pixels, cut boxes dropped (``tile_edge_margin``), merged by NMS."""
+        parts = []
+        margin = self.config.tile_edge_margin
+        for (x1, y1, x2, y2), (b, s) in zip(windows, runs):
+            whole = (x1, y1, x2, y2) == (0, 0, width, height)
+            b = b + np.array([x1, y1, x1, y1], np.float64)
+            if margin > 0 and not whole:
+                # a box touching an inner tile edge is cut: the neighbouring tile sees it whole
+                cut = np.zeros(len(b), bool)
+                if x1 > 0:
+                    cut |= b[:, 0] < x1 + margin
+                if y1 > 0:
+                    cut |= b[:, 1] < y1 + margin
+                if x2 < width:
+                    cut |= b[:, 2] > x2 - margin
+                if y2 < height:
+                    cut |= b[:, 3] > y2 - margin
+                b, s = b[~cut], s[~cut]
+            parts.append((b, s))
+        xyxy = np.concatenate([p[0] for p in parts])
+        scores = np.concatenate([p[1] for p in parts])
+        keep = nms_xyxy(xyxy, scores, None, self.config.tile_merge_iou)
+        return xyxy[keep], scores[keep]
 
     def __repr__(self) -> str:
         c = self.config
