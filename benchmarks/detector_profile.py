@@ -11,14 +11,18 @@ Prints markdown (``--write-docs`` also replaces the generated block of docs/dete
    other on 1 thread, and both tiles at the same time on 2 threads with 1 intra-op thread each
    (the default now), plus whether the boxes are identical.
 3. onnxruntime session options on one tile (1 thread, CPU ms, median over 30 tiles x 3).
-4. With ``--int8``: a static int8 (QDQ, per-channel) copy of the model, calibrated on frames of
+4. With ``--trials`` (needs ``onnx``): batching. The shipped graph has a fixed batch of 1, so
+   its convolution part (the input of the feature extractor to the two box-predictor
+   outputs; anchor decoding and NMS excluded) is cut out with ``onnx.utils.extract_model`` and
+   given a free batch dimension; CPU ms of one run on a batch of 2 tiles against a batch of 1.
+5. With ``--trials``: a static int8 (QDQ, per-channel) copy of the model, calibrated on frames of
    TUD-Stadtmitte and MOT17-09 (not vtest), built in a temporary folder with onnxruntime's
    quantisation tools (needs ``onnx``): its CPU ms per tile and its precision / recall on vtest
    at every threshold of ``benchmarks/detector_speed.py`` next to the fp32 model's.
 
 Run from the repository root (about 2 minutes on 2 cores)::
 
-    python benchmarks/detector_profile.py --frames 100 --int8 --write-docs
+    python benchmarks/detector_profile.py --frames 100 --trials --write-docs
 """
 from __future__ import annotations
 
@@ -190,6 +194,30 @@ def session_options(model: Path, inputs: list) -> dict:
     }
 
 
+#: the feature extractor's input (after the in-graph resize loop; N, 3, 300, 300 float32 0-255)
+#: and the two box-predictor outputs (box encodings, class logits) of the shipped graph
+BACKBONE_INPUT = "Preprocessor/map/TensorArrayStack/TensorArrayGatherV3:0"
+BACKBONE_OUTPUTS = ("concat:0", "concat_1:0")
+
+
+def batched_backbone(model: Path, out: Path, inputs: list) -> tuple:
+    """CPU ms of the convolution part on (1 tile, a batch of 2 tiles), 1 thread."""
+    import onnx
+    from onnx import utils
+
+    utils.extract_model(str(model), str(out), [BACKBONE_INPUT], list(BACKBONE_OUTPUTS), check_model=False)
+    m = onnx.load(str(out))
+    m.graph.input[0].type.tensor_type.shape.dim[0].dim_param = "batch"
+    for o in m.graph.output:
+        o.type.tensor_type.ClearField("shape")
+    onnx.save(m, str(out))
+    sess = ort_session(out, 1)
+    nchw = [x.transpose(0, 3, 1, 2).astype(np.float32) for x in inputs]
+    singles = cpu_ms_per_tile(sess, nchw)
+    pairs = [np.concatenate([nchw[i], nchw[(i + 1) % len(nchw)]]) for i in range(0, len(nchw), 2)]
+    return singles, cpu_ms_per_tile(sess, pairs)
+
+
 def build_int8(model: Path, out: Path) -> Path:
     """Static int8 (QDQ, per-channel weights, uint8 activations, MinMax calibration) of the
     convolutions, calibrated on CALIBRATION frames."""
@@ -226,7 +254,8 @@ def pr_on_vtest(model_file, n: int) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--frames", type=int, default=100, help="frames per video (default 100)")
-    ap.add_argument("--int8", action="store_true", help="also build and measure a static int8 model")
+    ap.add_argument("--trials", action="store_true",
+                    help="also measure a batch-2 backbone and a static int8 model (builds both in a temp folder)")
     ap.add_argument("--write-docs", action="store_true", help="replace the generated block of docs/detector.md")
     args = ap.parse_args(argv)
     if not DATA.is_dir():
@@ -235,7 +264,7 @@ def main(argv=None) -> int:
     from side_by_side import machine, replace_block
 
     m = machine()
-    lines = [f"`python benchmarks/detector_profile.py --frames {args.frames}{' --int8' if args.int8 else ''}`; "
+    lines = [f"`python benchmarks/detector_profile.py --frames {args.frames}{' --trials' if args.trials else ''}`; "
              f"{m['cpu']}, {m['cores']} cores, load average {'/'.join(f'{v:.1f}' for v in m['load'])} at the start "
              "(other work shares the cores when it is above 0.5; CPU ms are robust to that, wall ms are not).", ""]
     lines += ["Per frame, median CPU ms (all on one thread; the model runs on one intra-op thread):", "",
@@ -256,7 +285,12 @@ def main(argv=None) -> int:
                   f"{len(inputs)} tiles):", "", "| options | CPU ms per tile |", "|---|---:|"]
     for name, sess in session_options(model, inputs).items():
         lines.append(f"| {name} | {cpu_ms_per_tile(sess, inputs):.1f} |")
-    if args.int8:
+    if args.trials:
+        with tempfile.TemporaryDirectory() as tmp:
+            one, two = batched_backbone(model, Path(tmp) / "backbone.onnx", inputs)
+        lines += ["", f"Batching (the convolutions only, cut out of the graph with a free batch dimension, 1 thread): "
+                      f"{two:.1f} CPU ms for a batch of 2 tiles against {one:.1f} for 1 tile "
+                      f"({two / (2 * one):.2f}x the cost of two separate runs)."]
         with tempfile.TemporaryDirectory() as tmp:
             q = build_int8(model, Path(tmp) / "int8.onnx")
             fp32_ms = cpu_ms_per_tile(ort_session(model, 1), inputs)
