@@ -548,31 +548,41 @@ class FileRun:
         timings = self.session.timings
         if self._loop_started is None:
             self._loop_started = time.monotonic()
-        for result in self.session:
-            t0 = clock()
-            annotated = None
-            if self.annotator is not None:
-                n = len(result.tracks)
-                label = f"frame {result.mot_frame}  {result.timestamp:.1f}s  {n} track{'s' if n != 1 else ''}"
-                annotated = self.annotator.draw(result.image, result.tracks, label)
-            t1 = clock()
+        results = iter(self.session)
+        try:
+            for result in results:
+                t0 = clock()
+                annotated = None
+                if self.annotator is not None:
+                    n = len(result.tracks)
+                    label = f"frame {result.mot_frame}  {result.timestamp:.1f}s  {n} track{'s' if n != 1 else ''}"
+                    annotated = self.annotator.draw(result.image, result.tracks, label)
+                t1 = clock()
+                self.busy = True
+                self.mot.write(result.mot_frame, result.tracks)
+                self.jsonl.write(result.frame_index, result.timestamp, result.tracks)
+                if self.video is not None:
+                    # the encoder thread gets its own copy: the caller may draw on the one yielded
+                    self.video.write(annotated.copy() if self.background_video else annotated)
+                self.busy = False
+                t2 = clock()
+                timings["annotate"] += t1 - t0
+                timings["write"] += t2 - t1
+                self.frames_written += 1
+                if self.first_mot_frame is None:
+                    self.first_mot_frame = result.mot_frame
+                self.last_mot_frame = result.mot_frame
+                stage = dict(result.timings, annotate=t1 - t0, write=t2 - t1)
+                yield FrameResult(result.frame_index, result.timestamp, result.tracks, result.detections, result.image,
+                                  annotated if (self.keep_annotated or self.video is not None) else None, stage)
+        finally:
+            # stopping the background threads takes up to a frame: a second signal meanwhile
+            # is deferred like one arriving while files are written (the run stops anyway)
             self.busy = True
-            self.mot.write(result.mot_frame, result.tracks)
-            self.jsonl.write(result.frame_index, result.timestamp, result.tracks)
-            if self.video is not None:
-                # the encoder thread gets its own copy: the caller may draw on the one yielded
-                self.video.write(annotated.copy() if self.background_video else annotated)
-            self.busy = False
-            t2 = clock()
-            timings["annotate"] += t1 - t0
-            timings["write"] += t2 - t1
-            self.frames_written += 1
-            if self.first_mot_frame is None:
-                self.first_mot_frame = result.mot_frame
-            self.last_mot_frame = result.mot_frame
-            stage = dict(result.timings, annotate=t1 - t0, write=t2 - t1)
-            yield FrameResult(result.frame_index, result.timestamp, result.tracks, result.detections, result.image,
-                              annotated if (self.keep_annotated or self.video is not None) else None, stage)
+            try:
+                results.close()
+            finally:
+                self.busy = False
 
     def __enter__(self) -> "FileRun":
         return self

@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Tuple
+from typing import Any, Callable, Iterator, Optional, Tuple
 
 #: how long the producer waits on a full queue before checking whether it should stop (s)
 POLL_S = 0.05
@@ -95,11 +95,20 @@ class Prefetcher:
             yield entry
 
     def close(self) -> None:
-        """Stop producing and wait for the thread (it finishes the item in hand first)."""
+        """Stop producing and wait for the thread (it finishes the item in hand first). An
+        exception raised meanwhile in this thread (a signal handler's ``KeyboardInterrupt``)
+        is raised again only once the producer has stopped: no thread is left running inside
+        the detector or the decoder when the caller goes on to release them."""
         self._stop.set()
+        pending: Optional[BaseException] = None
         while self._thread.is_alive():
             try:
-                self._queue.get(timeout=POLL_S)
-            except queue.Empty:
-                pass
+                try:
+                    self._queue.get(timeout=POLL_S)
+                except queue.Empty:
+                    pass
+            except BaseException as exc:  # noqa: BLE001 - re-raised below, after the join
+                pending = pending or exc
         self._thread.join()
+        if pending is not None:
+            raise pending

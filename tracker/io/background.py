@@ -14,6 +14,8 @@ from typing import Any, Callable, Optional
 
 #: items waiting for the thread at most (annotated frames: a few MB each at 1080p)
 DEFAULT_DEPTH = 4
+#: seconds between checks while waiting for the thread to stop
+JOIN_POLL_S = 0.05
 
 _STOP = object()
 
@@ -60,7 +62,20 @@ class SerialWorker:
         self._raise()
 
     def close(self) -> None:
-        """Process what is pending, then stop the thread (errors are kept in ``error``)."""
-        if self._thread.is_alive():
-            self._queue.put(_STOP)
-            self._thread.join()
+        """Process what is pending, then stop the thread (errors are kept in ``error``). An
+        exception raised meanwhile in this thread (a signal handler's ``KeyboardInterrupt``)
+        is raised again once the thread has stopped."""
+        if not self._thread.is_alive():
+            return
+        pending: Optional[BaseException] = None
+        sent = False
+        while self._thread.is_alive():
+            try:
+                if not sent:
+                    self._queue.put(_STOP)
+                    sent = True
+                self._thread.join(JOIN_POLL_S)
+            except BaseException as exc:  # noqa: BLE001 - re-raised below, after the join
+                pending = pending or exc
+        if pending is not None:
+            raise pending
