@@ -228,3 +228,24 @@ def test_serial_worker_order_and_error():
         w.drain()
     w.close()
     assert done == [0, 1, 2]
+
+
+def test_side_by_side_helpers_and_generated_blocks_present():
+    import sys
+
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    try:
+        from side_by_side import BEGIN, END, median_ratio, replace_block
+    finally:
+        sys.path.remove(str(REPO_ROOT / "benchmarks"))
+    text = f"intro\n{BEGIN}\nold table\n{END}\noutro\n"
+    assert replace_block(text, "new | table\n") == f"intro\n{BEGIN}\nnew | table\n{END}\noutro\n"
+    with pytest.raises(ValueError):
+        replace_block("no markers", "x")
+    # pairs (baseline, current): ratios 2.0, 3.0, 1.0 -> median 2.0
+    base = [{"wall": 20.0}, {"wall": 30.0}, {"wall": 10.0}]
+    cur = [{"wall": 10.0}, {"wall": 10.0}, {"wall": 10.0}]
+    assert median_ratio(base, cur) == 2.0
+    for doc in (REPO_ROOT / "README.md", REPO_ROOT / "docs" / "detector.md"):  # where --write-docs writes
+        text = doc.read_text(encoding="utf-8")
+        assert text.count(BEGIN) == 1 and text.count(END) == 1, doc
