@@ -74,17 +74,17 @@ def as_rows(dets) -> np.ndarray:
 
 def test_concurrent_tiles_equal_separate_runs_and_the_one_by_one_mode():
     frames = vtest_frames()
-    concurrent = SSDLitePersonDetector(threads=2)  # both tiles at once, one intra-op thread each
+    concurrent = SSDLitePersonDetector(threads=2)  # the default: both tiles at once, 1 intra-op thread each
     assert concurrent.config.plan(2) == (2, 1)
-    one_by_one = SSDLitePersonDetector(threads=1)
-    assert one_by_one.config.plan(2) == (1, 1)
+    one_by_one = SSDLitePersonDetector(threads=2, tile_workers=1)  # the previous mode: in turn, 2 threads each
+    assert one_by_one.config.plan(2) == (1, 2)
     session = ort_session(model_path(), 1)
     total = 0
     for frame in frames:
         a, b = as_rows(concurrent(frame)), as_rows(one_by_one(frame))
         ref = reference_boxes(session, frame, concurrent.config.score_threshold)
         assert a.shape == b.shape == ref.shape
-        assert np.array_equal(a, b)  # the same runs, in another order: bit-identical
+        assert np.array_equal(a, b)  # the same runs, in another order and threading: bit-identical
         np.testing.assert_allclose(a, ref, atol=1e-3)  # float32 boxes vs float64 reference
         total += len(a)
     assert total >= 3 * len(frames)  # vtest has 4-8 people in view: the check is not vacuous

@@ -43,6 +43,12 @@ DEFAULT_TILE_MERGE_IOU = 0.5
 MAX_TILES_PER_SIDE = 4
 #: Tiles (rows, cols) for a landscape frame when ``tiles`` is None; transposed for portrait.
 AUTO_TILES = (1, 2)
+#: model runs of one frame at the same time, on Python threads (None: as many as tiles and
+#: threads allow: both halves at once on 2 cores, one intra-op thread each). 1: the tiles one
+#: after the other, each on all ``threads`` intra-op threads (the previous behaviour). The
+#: concurrent mode used the least CPU per frame and was fastest end to end on 2 shared cores
+#: (benchmarks/detector_profile.py, benchmarks/overlap_modes.py: docs/detector.md).
+DEFAULT_TILE_WORKERS = None
 
 
 def model_path() -> Path:
@@ -60,11 +66,11 @@ class SSDLiteConfig:
     """Settings of ``SSDLitePersonDetector``.
 
     score_threshold: keep boxes with score >= this, in [0, 1].
-    threads: CPU threads of the detector in all (None: all cores). With several tiles, the
-        tiles of a frame run at the same time on ``min(tiles, threads)`` threads, each model
-        run with ``threads // workers`` onnxruntime intra-op threads (on 2 cores: both halves
-        at once, one thread each; measured faster than one after the other on 2 threads, and
-        the same boxes: docs/detector.md). ``threads=1``: one run after the other.
+    threads: CPU threads of the detector in all (None: all cores).
+    tile_workers: how many tiles of a frame run at the same time, on Python threads (None: up
+        to ``threads``); each run then gets ``threads // workers`` onnxruntime intra-op
+        threads. Default ``DEFAULT_TILE_WORKERS`` (None); 1: one tile after the other, each on
+        all threads. The boxes are the same in every mode (tests/test_speed.py).
     tiles: (rows, cols) grid, each 1..4, or None (default) for ``AUTO_TILES``: two
         overlapping halves side by side for a landscape frame, one above the other for a
         portrait one. Each tile is stretched to the model's 300x300 input, so tiles see small
@@ -87,10 +93,12 @@ class SSDLiteConfig:
     model_path: Optional[str] = None
     tile_full_frame: bool = False
     tile_edge_margin: float = 0.0
+    tile_workers: Optional[int] = DEFAULT_TILE_WORKERS
 
     def __post_init__(self) -> None:
         check_fraction(self.score_threshold, "score_threshold")
         check_threads(self.threads)
+        check_threads(self.tile_workers, "tile_workers")
         if not isinstance(self.tile_full_frame, bool):
             raise ValueError(f"tile_full_frame must be True or False, got {self.tile_full_frame!r}")
         try:
@@ -121,7 +129,8 @@ class SSDLiteConfig:
     def plan(self, n_tiles: int) -> Tuple[int, int]:
         """(concurrent model runs, onnxruntime intra-op threads per run) for ``n_tiles``."""
         total = self.threads if self.threads is not None else (os.cpu_count() or 1)
-        workers = max(1, min(n_tiles, total))
+        wanted = total if self.tile_workers is None else self.tile_workers
+        workers = max(1, min(n_tiles, total, wanted))
         return workers, max(1, total // workers)
 
     def tiles_for(self, width: int, height: int) -> Tuple[int, int]:
@@ -162,10 +171,10 @@ class SSDLitePersonDetector(BaseDetector):
                  tiles: Optional[Tuple[int, int]] = None, tile_overlap: float = 0.2,
                  tile_merge_iou: float = DEFAULT_TILE_MERGE_IOU, model_file: Optional[str] = None,
                  tile_full_frame: bool = False, tile_edge_margin: float = 0.0,
-                 config: Optional[SSDLiteConfig] = None):
+                 config: Optional[SSDLiteConfig] = None, tile_workers: Optional[int] = DEFAULT_TILE_WORKERS):
         self.config = config if config is not None else SSDLiteConfig(
             score_threshold, threads, tiles, tile_overlap, tile_merge_iou,
-            None if model_file is None else str(model_file), tile_full_frame, tile_edge_margin)
+            None if model_file is None else str(model_file), tile_full_frame, tile_edge_margin, tile_workers)
         path = Path(self.config.model_path) if self.config.model_path else model_path()
         if not path.is_file():
             raise FileNotFoundError(
