@@ -13,12 +13,24 @@ Variants run one after another in this process on the same video:
 * ``whole-frame``: the embedded detector on the whole frame only (``--tiles 1x1``);
 * ``no-video``: ``default`` without the annotated video.
 
+With ``--baseline REF`` (a reference install: its Python interpreter, e.g. the previous
+release in its own venv, or a source folder run with this interpreter) it instead runs
+``track VIDEO`` (the command itself, in a subprocess, with ``--end`` when ``--frames`` is given)
+with REF and with this checkout, alternating, ``--repeats`` times on each video, and prints
+per video: the ratio of wall times (median over repeats of baseline / current, each pair run
+back to back), frames/s and CPU seconds per frame of both, the current run's per-stage shares,
+peak memory, and HOTA / MOTA / IDF1 of both (scored by this checkout's evaluator). The
+machine (CPU model, cores, load average before and after) is printed with the table;
+``--write-docs`` also replaces the generated blocks of README.md and docs/detector.md.
+
 Usage (from the repository root)::
 
     python benchmarks/end_to_end.py                                   # data/vtest.avi, 2 threads
     python benchmarks/end_to_end.py --gt ../shared/data/video/vtest.gt.txt --json out/e2e.json
     python benchmarks/end_to_end.py --video ../shared/data/video/TUD-Stadtmitte.mp4 \\
         --gt ../shared/data/mot/TUD-Stadtmitte/gt/gt.txt --variants default
+    python benchmarks/end_to_end.py --baseline /tmp/baseline-venv/bin/python --repeats 3 --write-docs
+    python benchmarks/end_to_end.py --baseline /tmp/baseline-src --frames 200 --repeats 1
 """
 from __future__ import annotations
 
@@ -37,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 from tracker.detectors import default_detector  # noqa: E402
 from tracker.pipeline import STAGES, FileRun  # noqa: E402
 from tracker.io.sources import open_source  # noqa: E402
+from side_by_side import add_baseline_arguments, run_side_by_side  # noqa: E402
 
 VARIANTS = {
     # name: (tiles: "auto" or (rows, cols), write the annotated video, appearance: None = --appearance)
@@ -86,8 +99,11 @@ def main() -> int:
     ap.add_argument("--appearance", default="auto", choices=("auto", "on", "off"))
     ap.add_argument("--end", help="stop early (frames, or seconds with 's')")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    add_baseline_arguments(ap)
     args = ap.parse_args()
     os.environ.setdefault("OPENCV_LOG_LEVEL", "FATAL")
+    if args.baseline is not None:
+        return run_side_by_side(args, ROOT)
     names = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in names if v not in VARIANTS]
     if unknown:

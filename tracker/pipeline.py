@@ -46,6 +46,7 @@ from tracker.io.writers import (
 )
 from tracker.memory import MemoryConfig
 from tracker.status import RunStatus, SourceEnd
+from tracker.prefetch import DEFAULT_DEPTH, Prefetcher, check_depth
 from tracker.motion import MotionConfig
 from tracker.tracks import Tracks
 from tracker.viz import DEFAULT_TRAIL_FRAMES, Annotator
@@ -81,6 +82,10 @@ APPEARANCE_MODES = ("auto", "on", "off")
 #: shared cores: 9 ms per frame of 5 boxes with 1 thread, 140-390 ms with 2)
 EMBEDDER_THREADS = 1
 STAGES = ("decode", "detect", "embed", "track", "annotate", "write")
+#: frames decoded and detected ahead of the tracker on a background thread (0: all stages in
+#: the calling thread, one after another). Results are identical either way (tests/
+#: test_speed.py); on 2 cores the overlap is measured in docs/detector.md.
+DEFAULT_PREFETCH = DEFAULT_DEPTH
 
 
 def video_config(**changes: Any) -> TrackerConfig:
@@ -210,11 +215,22 @@ class TrackingSession:
     ``timings`` accumulates seconds per stage; ``frames`` counts processed frames;
     ``max_track_id`` is the highest ID reported (= IDs issued so far). The session
     owns its source (also a ``FrameSource`` passed in): it is closed when iteration ends.
+
+    ``prefetch`` (default ``DEFAULT_PREFETCH``): frames decoded and detected ahead on one
+    background thread while the calling thread embeds and tracks (0: no thread). The detector
+    is then called from that thread, still once per frame and in frame order; results are the
+    same. ``timings["decode"]`` / ``["detect"]`` are the busy seconds of those stages wherever
+    they ran; ``wait_seconds`` is how long the tracker waited for the next detected frame.
     """
 
     def __init__(self, source: Any, detector: Any = None, *, config: Optional[TrackerConfig] = None,
                  embedder: Any = None, tracker: Optional[Tracker] = None, start=None, end=None, stride: int = 1,
-                 fps: Optional[float] = None, timeout_s: float = DEFAULT_TIMEOUT_S):
+                 fps: Optional[float] = None, timeout_s: float = DEFAULT_TIMEOUT_S, prefetch: int = DEFAULT_PREFETCH):
+        try:
+            self.prefetch = check_depth(prefetch)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        self.wait_seconds = 0.0
         base = config if config is not None else video_config()
         self.notes: List[str] = []
         self.embed_fn, note = resolve_embedder(embedder)
@@ -246,18 +262,24 @@ class TrackingSession:
         return self.detector(frame.image, frame_index=frame.index)
 
     def __iter__(self) -> Iterator[FrameResult]:
-        frames = iter(self.source)
         clock = time.perf_counter
+        ahead = None
         try:
+            if self.prefetch > 0:
+                # decode + detect on one background thread, ``prefetch`` frames ahead, in order
+                ahead = Prefetcher(iter(self.source), self._detect, self.prefetch)
+                stream = iter(ahead)
+            else:
+                stream = self._inline(iter(self.source))
             while True:
                 t0 = clock()
                 try:
-                    frame = next(frames)
+                    frame, dets, t_decode, t_detect = next(stream)
                 except StopIteration:
                     return
-                t1 = clock()
+                if ahead is not None:
+                    self.wait_seconds += clock() - t0  # the tracker idle, waiting for the detector
                 self._check_size(frame)
-                dets = self._detect(frame)
                 if not isinstance(dets, Detections):
                     raise InputError(f"detector: returned {type(dets).__name__}, expected tracker.Detections")
                 t2 = clock()
@@ -266,7 +288,7 @@ class TrackingSession:
                 t3 = clock()
                 tracks = self.tracker.update(dets, frame=frame.image, timestamp=frame.timestamp)
                 t4 = clock()
-                timings = {"decode": t1 - t0, "detect": t2 - t1, "embed": t3 - t2, "track": t4 - t3}
+                timings = {"decode": t_decode, "detect": t_detect, "embed": t3 - t2, "track": t4 - t3}
                 for k, v in timings.items():
                     self.timings[k] += v
                 self.frames += 1
@@ -275,7 +297,22 @@ class TrackingSession:
                     self.max_track_id = max(self.max_track_id, int(tracks.track_ids.max()))
                 yield FrameResult(frame.index, frame.timestamp, tracks, dets, frame.image, None, timings)
         finally:
+            if ahead is not None:
+                ahead.close()  # before the source: the thread may be reading from it
             self.source.close()
+
+    def _inline(self, frames: Iterator[Frame]) -> Iterator[tuple]:
+        """The loop without a background thread: (frame, detections, decode s, detect s)."""
+        clock = time.perf_counter
+        while True:
+            t0 = clock()
+            try:
+                frame = next(frames)
+            except StopIteration:
+                return
+            t1 = clock()
+            dets = self._detect(frame)
+            yield frame, dets, t1 - t0, clock() - t1
 
     def _check_size(self, frame: Frame) -> None:
         """Rule: a frame may have another size than the one before (a folder of mixed images, a
@@ -300,7 +337,7 @@ class TrackingSession:
 
 def track(source: Any, detector: Any = None, *, config: Optional[TrackerConfig] = None, embedder: Any = None,
           tracker: Optional[Tracker] = None, start=None, end=None, stride: int = 1, fps: Optional[float] = None,
-          timeout_s: float = DEFAULT_TIMEOUT_S) -> Iterator[FrameResult]:
+          timeout_s: float = DEFAULT_TIMEOUT_S, prefetch: int = DEFAULT_PREFETCH) -> Iterator[FrameResult]:
     """Track objects through a video source, yielding one ``FrameResult`` per processed frame.
 
     source: a video file path, a folder of frames (MOTChallenge ``img1/``), a webcam index, a
@@ -315,6 +352,8 @@ def track(source: Any, detector: Any = None, *, config: Optional[TrackerConfig] 
     tracker: your own ``Tracker`` (then ``config`` is ignored).
     start, end: frames (``123``) or seconds (``"12.5s"``); stride: keep every k-th frame.
     fps: frame rate when the source has none (or to override it); timeout_s: for streams.
+    prefetch: frames decoded and detected ahead on a background thread (0: none); see
+        ``TrackingSession``.
 
     Raises ``InputError`` for a bad source or option before yielding anything. Stopping the
     iteration early (``break``) closes the source.
@@ -326,7 +365,7 @@ def track(source: Any, detector: Any = None, *, config: Optional[TrackerConfig] 
                 ...
     """
     session = TrackingSession(source, detector, config=config, embedder=embedder, tracker=tracker, start=start,
-                              end=end, stride=stride, fps=fps, timeout_s=timeout_s)
+                              end=end, stride=stride, fps=fps, timeout_s=timeout_s, prefetch=prefetch)
     return iter(session)
 
 
@@ -424,6 +463,11 @@ class FileRun:
     anything, or waits for the first with ``wait=True``. A frame's results go to the ``.txt``
     and the ``.jsonl`` together or not at all (``FrameSinks``): after an output error both hold
     ``frames_in_files`` frames (in the summary).
+
+    Speed (docs/detector.md): ``prefetch`` frames are decoded and detected ahead on a
+    background thread (``TrackingSession``; 0: none) and, with ``background_video`` (default),
+    the annotated video is encoded on another one; the files are the same either way. The
+    ``write`` stage then counts only the time spent handing frames to the encoder.
     """
 
     def __init__(self, source: Any, detector: Any = None, *, output_dir: Optional[Union[str, Path]] = None,
@@ -432,11 +476,13 @@ class FileRun:
                  stride: int = 1, fps: Optional[float] = None, timeout_s: float = DEFAULT_TIMEOUT_S,
                  keep_annotated: bool = False, extra_inputs: Sequence[Union[str, Path]] = (),
                  flush_every_s: float = DEFAULT_FLUSH_EVERY_S, options: Optional[dict] = None,
-                 wait: bool = False):
+                 wait: bool = False, prefetch: int = DEFAULT_PREFETCH,
+                 background_video: bool = True):
         self.started = time.monotonic()
         self.started_at = _now()
         self.session = TrackingSession(source, detector, config=config, embedder=embedder, start=start, end=end,
-                                       stride=stride, fps=fps, timeout_s=timeout_s)
+                                       stride=stride, fps=fps, timeout_s=timeout_s, prefetch=prefetch)
+        self.background_video = bool(background_video)
         self._opened: List[Any] = []
         self.lock: Optional[OutputLock] = None
         try:
@@ -486,7 +532,8 @@ class FileRun:
         if video:
             fps_out = info.fps / max(1, self.session.source.stride)
             self.video = self._writers["video"] = VideoWriter(self.paths["video"], fps_out,
-                                                              (info.width, info.height), codec)
+                                                              (info.width, info.height), codec,
+                                                              background=self.background_video)
             self._opened.append(self.video)
         self.annotator = Annotator(trail_frames, self.session.class_names) if (video or keep_annotated) else None
         self.keep_annotated = keep_annotated
@@ -515,30 +562,41 @@ class FileRun:
         timings = self.session.timings
         if self._loop_started is None:
             self._loop_started = time.monotonic()
-        for result in self.session:
-            t0 = clock()
-            annotated = None
-            if self.annotator is not None:
-                n = len(result.tracks)
-                label = f"frame {result.mot_frame}  {result.timestamp:.1f}s  {n} track{'s' if n != 1 else ''}"
-                annotated = self.annotator.draw(result.image, result.tracks, label)
-            t1 = clock()
+        results = iter(self.session)
+        try:
+            for result in results:
+                t0 = clock()
+                annotated = None
+                if self.annotator is not None:
+                    n = len(result.tracks)
+                    label = f"frame {result.mot_frame}  {result.timestamp:.1f}s  {n} track{'s' if n != 1 else ''}"
+                    annotated = self.annotator.draw(result.image, result.tracks, label)
+                t1 = clock()
+                self.busy = True
+                self.sinks.write_frame([self.mot.encode(result.mot_frame, result.tracks),
+                                        self.jsonl.encode(result.frame_index, result.timestamp, result.tracks)])
+                if self.video is not None:
+                    # the encoder thread gets its own copy: the caller may draw on the one yielded
+                    self.video.write(annotated.copy() if self.background_video else annotated)
+                self.busy = False
+                t2 = clock()
+                timings["annotate"] += t1 - t0
+                timings["write"] += t2 - t1
+                self.frames_written += 1
+                if self.first_mot_frame is None:
+                    self.first_mot_frame = result.mot_frame
+                self.last_mot_frame = result.mot_frame
+                stage = dict(result.timings, annotate=t1 - t0, write=t2 - t1)
+                yield FrameResult(result.frame_index, result.timestamp, result.tracks, result.detections, result.image,
+                                  annotated if (self.keep_annotated or self.video is not None) else None, stage)
+        finally:
+            # stopping the background threads takes up to a frame: a second signal meanwhile
+            # is deferred like one arriving while files are written (the run stops anyway)
             self.busy = True
-            self.sinks.write_frame([self.mot.encode(result.mot_frame, result.tracks),
-                                    self.jsonl.encode(result.frame_index, result.timestamp, result.tracks)])
-            if self.video is not None:
-                self.video.write(annotated)
-            self.busy = False
-            t2 = clock()
-            timings["annotate"] += t1 - t0
-            timings["write"] += t2 - t1
-            self.frames_written += 1
-            if self.first_mot_frame is None:
-                self.first_mot_frame = result.mot_frame
-            self.last_mot_frame = result.mot_frame
-            stage = dict(result.timings, annotate=t1 - t0, write=t2 - t1)
-            yield FrameResult(result.frame_index, result.timestamp, result.tracks, result.detections, result.image,
-                              annotated if (self.keep_annotated or self.video is not None) else None, stage)
+            try:
+                results.close()
+            finally:
+                self.busy = False
 
     def __enter__(self) -> "FileRun":
         return self
@@ -653,6 +711,8 @@ class FileRun:
             "stage_seconds": {k: round(s.timings.get(k, 0.0), 4) for k in STAGES},
             "stage_share": {k: round(s.timings.get(k, 0.0) / stage_total, 4) if stage_total > 0 else 0.0
                             for k in STAGES},
+            "prefetch": s.prefetch,
+            "wait_seconds": round(s.wait_seconds, 4),
             "output_dir": str(self.output_dir),
             "files": files,
             "detector": repr(s.detector),

@@ -37,6 +37,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from tracker.errors import InputError
+from tracker.io.background import SerialWorker
 from tracker.io.mot import format_mot_row, write_text_atomic
 from tracker.io.output_paths import PARTIAL_SUFFIX, OutputGuard, partial_names
 from tracker.tracks import Tracks, TrackState
@@ -332,9 +333,14 @@ def check_codec(codec: str) -> str:
 
 class VideoWriter(_Finalizable):
     """Annotated frames to ``<stem>.partial.mp4`` (OpenCV ``VideoWriter``), renamed to
-    ``<stem>.mp4`` by ``finish()``. Frames of another size than the first are resized to it."""
+    ``<stem>.mp4`` by ``finish()``. Frames of another size than the first are resized to it.
 
-    def __init__(self, final: Path, fps: float, size: tuple, codec: str = DEFAULT_CODEC):
+    ``background=True``: frames are encoded on one background thread, in the order written
+    (``tracker.io.background.SerialWorker``, a few frames queued at most); the file is the
+    same. An encoding error is raised by the next ``write`` or by ``seal``. The caller must not
+    modify a frame after handing it to ``write``."""
+
+    def __init__(self, final: Path, fps: float, size: tuple, codec: str = DEFAULT_CODEC, background: bool = False):
         import cv2
 
         self._cv2 = cv2
@@ -355,14 +361,23 @@ class VideoWriter(_Finalizable):
         self.frames = 0
         self.sealed = False
         self.finished = False
+        self._worker = SerialWorker(self._encode, name="identitrack-video") if background else None
 
-    def write(self, image: np.ndarray) -> None:
+    def _encode(self, image: np.ndarray) -> None:
         if (image.shape[1], image.shape[0]) != self.size:
             image = self._cv2.resize(image, self.size, interpolation=self._cv2.INTER_AREA)
         self._writer.write(image)
+
+    def write(self, image: np.ndarray) -> None:
+        if self._worker is not None:
+            self._worker.submit(image)
+        else:
+            self._encode(image)
         self.frames += 1
 
     def _release(self) -> None:
+        if self._worker is not None:
+            self._worker.close()  # encodes what is queued, then stops
         if self._writer is not None:
             self._writer.release()
             self._writer = None
@@ -372,6 +387,8 @@ class VideoWriter(_Finalizable):
         disk), so the file is reopened and must hold every frame (``OutputError`` if not)."""
         if not self.sealed:
             self._release()
+            if self._worker is not None and self._worker.error is not None:
+                raise self._worker.error
             self._check()
             self.sealed = True
         return self.partial
