@@ -283,7 +283,7 @@ def test_train_metadata_never_overwrites_an_input_json(tmp_path, capsys):
     det.write_text(det_rows(12))
     before = snapshot(det, video)
     code, _, err = run_cli(["train", video, "--detections", det, "--output", tmp_path / "w.pt", "--steps", "1",
-                            "--batch-size", "4", "--queue-size", "8", "--no-progress", "--cache-dir", "",
+                            "--batch-size", "4", "--queue-size", "8", "--no-progress", "--no-cache",
                             "--threads", "1"], capsys)
     assert_refused(code, err, "--output", det)
     assert_unchanged(before)

@@ -22,7 +22,7 @@ from tracker.detectors._runtime import nms_xyxy, ort_session
 from tracker.detectors.ssdlite import INPUT_SIZE, model_path
 from tracker.io.background import SerialWorker
 from tracker.pipeline import FileRun, track
-from tracker.prefetch import Prefetcher
+from tracker.io.prefetch import Prefetcher
 
 VTEST = REPO_ROOT / "data" / "vtest.avi"
 FRAMES = 12  # vtest frames used (every 25th of the first 300: people at several places)
@@ -95,7 +95,7 @@ def test_prefetch_keeps_frame_order_and_results():
     calls = []
 
     class Recording(SSDLitePersonDetector):
-        def __call__(self, frame):
+        def __call__(self, frame, frame_index=None):
             calls.append((threading.get_ident(), int(frame[::37, ::41].sum())))
             return super().__call__(frame)
 

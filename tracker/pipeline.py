@@ -46,7 +46,7 @@ from tracker.io.writers import (
 )
 from tracker.memory import MemoryConfig
 from tracker.status import RunStatus, SourceEnd
-from tracker.prefetch import DEFAULT_DEPTH, Prefetcher, check_depth
+from tracker.io.prefetch import DEFAULT_DEPTH, Prefetcher, check_depth
 from tracker.motion import MotionConfig
 from tracker.tracks import Tracks
 from tracker.viz import DEFAULT_TRAIL_FRAMES, Annotator

@@ -60,7 +60,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--link-iou", type=float, default=LinkConfig().min_iou, help="IoU needed to link boxes of consecutive frames")
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    parser.add_argument("--cache-dir", default=str(DEFAULT_CACHE), help="where cut crops are cached")
+    cache = parser.add_mutually_exclusive_group()
+    cache.add_argument("--cache-dir", default=str(DEFAULT_CACHE), help="where cut crops are cached")
+    cache.add_argument("--no-cache", action="store_true", help="cut the crops again every run (no cache folder)")
     parser.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
     parser.add_argument("--resume", action="store_true", help="continue from <output>.ckpt if it exists")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -140,7 +142,7 @@ def run(args) -> int:
     say = (lambda m: None) if args.no_progress else (lambda m: print(m, file=sys.stderr))
     t0 = time.time()
     specs = [VideoSpec(v, d, e) for v, d, e in zip(videos, dets, excludes)]
-    data = build_training_set(specs, crop, link, Path(args.cache_dir) if args.cache_dir else None, progress=say)
+    data = build_training_set(specs, crop, link, None if args.no_cache else Path(args.cache_dir), progress=say)
     trainer = ContrastiveTrainer(data, config, encoder_config, AugmentConfig())
     ckpt = output.with_name(output.name + ".ckpt")
     if args.resume and ckpt.is_file():
