@@ -13,7 +13,7 @@ Modes (``prefetch``, ``background_video``, detector ``tile_workers``):
 
 Prints, per video, the median frames/s of the loop (model loading excluded), CPU ms per frame
 (all threads) and how long the tracker waited for the detector; ``--write-docs`` replaces the
-generated block of docs/detector.md. Same output in every mode (tests/test_speed.py).
+generated block of docs/detector.md. Same output in every mode (tests/detectors/test_speed.py).
 
     python benchmarks/overlap_modes.py --frames 200 --repeats 2 --write-docs
 """

@@ -22,7 +22,7 @@ import pytest
 
 from tracker.evaluation import combine_results, evaluate_trackers
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data" / "mot"
 MOT15_SEQS = ("TUD-Campus", "TUD-Stadtmitte")
 MOT17_SEQS = ("MOT17-05-FRCNN", "MOT17-09-FRCNN")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "tracker"
+PACKAGE = Path(__file__).resolve().parents[2] / "tracker"
 
 #: layer of each top-level module or subpackage of ``tracker`` (docs/architecture.md); a module
 #: may import modules of its own layer or below

@@ -7,7 +7,7 @@ import torch
 
 from tracker.embedding import Embedder
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 VTEST = DATA / "video" / "vtest.avi"
 
 

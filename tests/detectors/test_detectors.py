@@ -31,7 +31,7 @@ from tracker.detectors.onnx_yolo import letterbox
 from tracker.detectors.ssdlite import tile_windows
 from tracker.io.mot import read_mot_file
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 VTEST = DATA / "video" / "vtest.avi"
 VTEST_GT = DATA / "video" / "vtest.gt.txt"
 

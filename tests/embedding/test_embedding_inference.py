@@ -16,7 +16,7 @@ from tracker.embedding.reid_eval import linear_probe, retrieval_scores
 from tracker.errors import InputError
 
 torch.set_num_threads(1)
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 VTEST = DATA / "video" / "vtest.avi"
 
 

@@ -11,7 +11,7 @@ from tracker import exit_codes
 from tracker.cli import main
 from tracker.evaluation import evaluate_folder
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data" / "mot"
 PNG_MAGIC = b"\x89PNG"
 SEQINFO = "[Sequence]\nname={name}\nimDir=img1\nframeRate={fps}\nseqLength={length}\nimWidth=640\nimHeight=480\nimExt=.jpg\n"

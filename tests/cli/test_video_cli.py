@@ -16,7 +16,7 @@ from test_video_support import SQUARE, count_video_frames, square_positions, wri
 from tracker import cli
 from tracker.io.mot import read_mot_file
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run_cli(args, capsys):

@@ -225,7 +225,7 @@ SIGINT_EVERY_S = 1.0
 #: the evaluated weights by design (``embed-eval --record``, the shipped model included)
 NOT_FUZZED = {"-h", "--help", "--engine", "--address", "--record"}
 #: folders of the repository no command may change (shipped models, the documentation)
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PROTECTED = (REPO_ROOT / "tracker" / "models", REPO_ROOT / "docs")
 HUGE = ["9" * 400, "9" * 308, str(2 ** 63), "1e300", "100000000000", "-" + "9" * 30]
 ODD = ["-1", "-0", "0", "1", "0.5", "-1e9", "nan", "NaN", "inf", "-inf", "", " ", "ü", "名前", "\u202e", "😀",

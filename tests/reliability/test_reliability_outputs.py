@@ -25,7 +25,7 @@ from tracker.io.writers import JsonlWriter, MotWriter
 from tracker.pipeline import FileRun, IterableSource
 from tracker.tracks import Tracks
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 #: frames of the first of two concurrent runs: long enough that it is still running when the
 #: test stops it (SIGSTOP) right after its first files appear
 FIRST_RUN_FRAMES = 300

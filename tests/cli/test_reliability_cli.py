@@ -42,7 +42,7 @@ from tracker.io.sources import open_source
 from tracker.io.writers import OutputError
 from tracker.pipeline import FileRun
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run_cli(args, capsys):

@@ -26,7 +26,7 @@ from tracker.errors import FileFormatError, InputError
 from tracker.io.mot import read_mot_file, read_seqinfo
 from tracker.io.sources import open_source
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FPS = 20.0
 
 
