@@ -6,10 +6,13 @@ interpreter process (``PYTHONPATH`` set to the checkout), and compares what they
 * ``track data/vtest.avi --no-video``                    (embedded detector + appearance)
 * ``track mot ../shared/data/mot``                       (every development sequence, det files)
 * ``track batch TUD-Campus.mp4 TUD-Stadtmitte/ --no-video``   (a video and a MOT sequence folder)
+* ``track bench`` on three sequences with ours, the core, SORT, ByteTrack and BoT-SORT (their
+  ``<tracker>/<SEQ>.txt`` results only: the report and plots record speed)
 
-MOT files must be identical byte for byte; JSONL files too; summaries must be equal except
-for the keys that record time or paths (``TIME_KEYS``). Prints a markdown table and exits 1
-when anything differs.
+MOT files must be identical byte for byte; JSONL files too; summaries must be equal on every
+key both record, except the keys that record time or paths (``TIME_KEYS``); keys only the
+current one records (fields added since the baseline) are listed, not counted as differences.
+Prints a markdown table and exits 1 when anything differs.
 
 Usage (from the repository root; the baseline is any checkout, e.g. ``git worktree add
 /tmp/base 539124a``)::
@@ -32,15 +35,19 @@ SHARED = ROOT.parent / "shared" / "data"
 
 #: summary keys that record when, how fast or where: not part of the result
 TIME_KEYS = {"seconds", "processing_seconds", "frames_per_second", "stage_seconds", "stage_share", "started_at",
-             "finished_at", "output_dir", "worker", "folder", "tracker_seconds", "elapsed_seconds", "batch",
-             "traceback", "engine", "workers", "threads"}
+             "finished_at", "output_dir", "worker", "folder", "tracker_seconds", "elapsed_seconds",
+             "traceback", "engine", "workers", "threads", "wait_seconds"}
 
 COMMANDS = {
     "vtest": lambda out: ["data/vtest.avi", "--no-video", "-q", "-o", str(out)],
     "mot": lambda out: ["mot", str(SHARED / "mot"), "--output-dir", str(out)],
     "batch": lambda out: ["batch", str(SHARED / "video" / "TUD-Campus.mp4"), str(SHARED / "mot" / "TUD-Stadtmitte"),
                           "--no-video", "-q", "-o", str(out), "--workers", "1", "--threads", "1"],
+    "bench": lambda out: ["bench", "--mot-root", str(SHARED / "mot"),
+                          "--seqs", "TUD-Campus,ETH-Sunnyday,MOT17-05-FRCNN", "--trackers", "ours,ours-iou,sort,bytetrack,botsort", "--output-dir", str(out), "--quiet"],
 }
+#: the files compared per run (all when not listed)
+COMPARED = {"bench": "*/*.txt"}
 
 
 def run_track(checkout: Path, args: list, log: Path) -> int:
@@ -60,18 +67,30 @@ def strip_times(value):
     return value
 
 
-def compare_trees(a: Path, b: Path) -> list:
-    """-> a list of differences between two output folders (empty when equivalent)."""
+#: summary keys only the current install writes (filled by ``compare_trees``)
+ADDED_KEYS: set = set()
+
+
+def compare_trees(a: Path, b: Path, pattern: str = "*") -> list:
+    """-> a list of differences between two output folders (empty when equivalent); only the
+    files matching ``pattern`` (relative to the folder) are compared."""
     diffs = []
-    names_a = {p.relative_to(a) for p in a.rglob("*") if p.is_file()}
-    names_b = {p.relative_to(b) for p in b.rglob("*") if p.is_file()}
+    names_a = {p.relative_to(a) for p in a.glob(pattern if pattern != "*" else "**/*") if p.is_file()}
+    names_b = {p.relative_to(b) for p in b.glob(pattern if pattern != "*" else "**/*") if p.is_file()}
     for missing in sorted(names_a ^ names_b):
         diffs.append(f"{missing}: only in {'baseline' if missing in names_a else 'current'}")
     for rel in sorted(names_a & names_b):
         fa, fb = a / rel, b / rel
         if rel.name.endswith(".json"):
-            if strip_times(json.loads(fa.read_text())) != strip_times(json.loads(fb.read_text())):
-                diffs.append(f"{rel}: summaries differ (time keys ignored)")
+            old, new = strip_times(json.loads(fa.read_text())), strip_times(json.loads(fb.read_text()))
+            added = sorted(set(new) - set(old)) if isinstance(new, dict) and isinstance(old, dict) else []
+            if added:
+                ADDED_KEYS.update(added)
+                new = {k: v for k, v in new.items() if k not in added}
+            if old != new:
+                both_dicts = isinstance(old, dict) and isinstance(new, dict)
+                keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)) if both_dicts else []
+                diffs.append(f"{rel}: summaries differ (time keys ignored): {', '.join(keys)}")
         elif fa.read_bytes() != fb.read_bytes():
             diffs.append(f"{rel}: bytes differ")
     return diffs
@@ -98,7 +117,7 @@ def main(argv=None) -> int:
             code = run_track(checkout, COMMANDS[name](out), work / f"{label}-{name}.log")
             outs[label] = (out, code)
         (out_a, code_a), (out_b, code_b) = outs["baseline"], outs["current"]
-        diffs = compare_trees(out_a, out_b)
+        diffs = compare_trees(out_a, out_b, COMPARED.get(name, "*"))
         if code_a != code_b:
             diffs.insert(0, f"exit codes {code_a} vs {code_b}")
         n_files = sum(1 for p in out_b.rglob("*") if p.is_file())
@@ -108,6 +127,8 @@ def main(argv=None) -> int:
     print("|---|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(str(v) for v in row) + " |")
+    if ADDED_KEYS:
+        print(f"\nsummary keys added since the baseline (not compared): {', '.join(sorted(ADDED_KEYS))}")
     print(f"\noutputs in {work}")
     return 1 if failed else 0
 

@@ -1,14 +1,20 @@
-"""Track a MOTChallenge sequence from its detection file (no frames needed)."""
+"""Track a MOTChallenge sequence from its detection file (no frames needed).
+
+The sequence is a source of frames without pixels (``SequenceFramesSource``: MOT frames
+1..seqLength at ``(frame - 1) / frameRate`` seconds, its ``imWidth x imHeight``), the
+detection file its detector (``DetectionFileDetector``), and the one frame loop
+(``tracker.pipeline.TrackingSession``) runs them, as it runs a video.
+"""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional
 
 from tracker.config import TrackerConfig
 from tracker.core import Tracker
-from tracker.io.mot import load_detections, read_seqinfo
+from tracker.detectors.det_file import DetectionFileDetector
+from tracker.io.mot_source import SequenceFramesSource
 
 
 @dataclass
@@ -36,24 +42,27 @@ def track_mot_sequence(seq_dir, config: Optional[TrackerConfig] = None, det_name
     """Run the tracker over every frame of ``seq_dir`` using ``det/<det_name>``.
 
     The sequence's real frame rate (``seqinfo.ini``) sets the timestamps ``(frame-1)/fps``;
-    its frame size is passed as ``image_size``.
+    its frame size is passed as ``image_size``. tracker_factory: builds the tracker from the
+    config (with the sequence's frame rate), e.g. with other associator weights.
     """
-    info = read_seqinfo(seq_dir)
-    det_path = Path(seq_dir) / "det" / det_name
-    dets = load_detections(det_path, min_score=min_score, score_rescale=score_rescale, seq_length=info.seq_length)
-    config = (config or TrackerConfig()).replace(frame_rate=info.frame_rate)
-    tracker = tracker_factory(config) if tracker_factory else Tracker(config)
-    # the frame size (seqinfo.ini) normalizes boxes for the learned associator; a factory may
-    # return another tracker type, which gets the plain call
-    size_kw = {"image_size": (info.width, info.height)} if isinstance(tracker, Tracker) else {}
-    rows, ids, n_det, spent = [], set(), 0, 0.0
-    for frame in range(1, info.seq_length + 1):
-        frame_dets = dets.get(frame)
-        n_det += len(frame_dets)
-        start = time.perf_counter()
-        tracks = tracker.update(frame_dets, timestamp=(frame - 1) / info.frame_rate, **size_kw)
-        spent += time.perf_counter() - start
+    from tracker.pipeline import TrackingSession
+
+    source = SequenceFramesSource(seq_dir)
+    seq = source.sequence
+    try:
+        detector = DetectionFileDetector(Path(seq_dir) / "det" / det_name, min_score=min_score,
+                                         score_rescale=score_rescale, seq_length=seq.seq_length)
+        config = (config or TrackerConfig()).replace(frame_rate=seq.frame_rate)
+        tracker = tracker_factory(config) if tracker_factory else None
+    except BaseException:
+        source.close()
+        raise
+    session = TrackingSession(source, detector, config=config, embedder="off", tracker=tracker, prefetch=0)
+    rows, ids = [], set()
+    for result in session:
+        tracks = result.tracks
         for tid, box, score in zip(tracks.track_ids, tracks.to_xywh(), tracks.scores):
-            rows.append((frame, int(tid), box, float(score)))
+            rows.append((result.mot_frame, int(tid), box, float(score)))
             ids.add(int(tid))
-    return SequenceRun(info.name, rows, info.seq_length, n_det, len(ids), spent, dets.notes())
+    return SequenceRun(seq.name, rows, seq.seq_length, session.detections, len(ids), session.timings["track"],
+                       detector.detection_set.notes())

@@ -209,7 +209,9 @@ def _open(source: Any, start, end, stride: int, fps: Optional[float], timeout_s:
 
 # ------------------------------------------------------------------------------------ streaming
 class TrackingSession:
-    """The per-frame loop shared by ``track`` and ``FileRun``: decode, detect, embed, track.
+    """The one per-frame loop: decode, detect, embed, track. ``track``, ``FileRun`` (so
+    ``track SOURCE`` and ``track batch``) and ``track mot`` (``tracker.mot_runner``: a detection
+    file is a source of frames without pixels, ``SequenceFramesSource``) all run it.
 
     ``config``'s ``frame_rate`` is set from the source. Iterating yields ``FrameResult``s;
     ``timings`` accumulates seconds per stage; ``frames`` counts processed frames;
@@ -253,6 +255,9 @@ class TrackingSession:
         self.size_changes = 0  # frames whose size differs from the previous frame's
         self._last_shape = None
         self.max_track_id = 0  # IDs are issued 1, 2, 3... on confirmation: the count, in O(1) memory
+        info = self.source.info
+        # frames without pixels (a detection file): the size the source states normalizes boxes
+        self._stated_size = (info.width, info.height) if info.width > 0 and info.height > 0 else None
 
     @property
     def info(self) -> SourceInfo:
@@ -279,14 +284,17 @@ class TrackingSession:
                     return
                 if ahead is not None:
                     self.wait_seconds += clock() - t0  # the tracker idle, waiting for the detector
-                self._check_size(frame)
+                pixels = frame.image is not None  # a detection file's frames have none
+                if pixels:
+                    self._check_size(frame)
                 if not isinstance(dets, Detections):
                     raise InputError(f"detector: returned {type(dets).__name__}, expected tracker.Detections")
                 t2 = clock()
-                if self.embed_fn is not None and len(dets) and dets.embeddings is None:
+                if pixels and self.embed_fn is not None and len(dets) and dets.embeddings is None:
                     dets = dets.with_embeddings(np.asarray(self.embed_fn(frame.image, dets.xyxy), np.float32))
                 t3 = clock()
-                tracks = self.tracker.update(dets, frame=frame.image, timestamp=frame.timestamp)
+                size = {} if pixels or self._stated_size is None else {"image_size": self._stated_size}
+                tracks = self.tracker.update(dets, frame=frame.image, timestamp=frame.timestamp, **size)
                 t4 = clock()
                 timings = {"decode": t_decode, "detect": t_detect, "embed": t3 - t2, "track": t4 - t3}
                 for k, v in timings.items():

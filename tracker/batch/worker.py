@@ -55,8 +55,10 @@ _FINGERPRINT = {
     "stride": ("source", "stride"), "fps": ("source", "fps"), "appearance": (None, "appearance"),
     "associator": (None, "associator"), "overrides": (None, "overrides"),
 }
-#: of those, the ones that decide the results of a MOTChallenge sequence tracked from its det file
+#: of those, the ones that decide the results of a MOTChallenge sequence tracked from its det file,
+#: and of any other source
 _MOT_FINGERPRINT = ("associator", "overrides", "det_name", "score_threshold", "score_rescale")
+_VIDEO_FINGERPRINT = tuple(name for name in _FINGERPRINT if name != "score_rescale")
 
 
 @dataclass(frozen=True)
@@ -86,10 +88,7 @@ class WorkerSettings:
         values = {"det_name": self.det_name}
         for name, (part, key) in _FINGERPRINT.items():
             values[name] = getattr(self.spec if part is None else getattr(self.spec, part), key)
-        if kind == "mot-det":
-            values = {k: values[k] for k in _MOT_FINGERPRINT}
-        else:
-            values.pop("det_name")
+        values = {k: values[k] for k in (_MOT_FINGERPRINT if kind == "mot-det" else _VIDEO_FINGERPRINT)}
         values["kind"] = kind
         return json.loads(json.dumps(values, sort_keys=True, default=str))
 

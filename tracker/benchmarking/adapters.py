@@ -34,6 +34,7 @@ from tracker.association.transformer import heldout_weights_path
 from tracker.config import TrackerConfig
 from tracker.core import Tracker
 from tracker.detections import Detections
+from tracker.tracks import Tracks, TrackState
 
 #: our variants: the default tracker as shipped; the same tracker whose learned weights never
 #: saw the sequence (a leave-sequences-out fold model on the development sequences); the
@@ -75,6 +76,13 @@ class FrameOutput:
     @classmethod
     def empty(cls) -> "FrameOutput":
         return cls(np.zeros(0, np.int64), np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
+
+    def to_tracks(self) -> Tracks:
+        """As ``Tracks`` (one class, every box confirmed and observed; no detection index)."""
+        n = len(self.ids)
+        return Tracks(np.asarray(self.ids, np.int64), np.asarray(self.xyxy, np.float32),
+                      np.asarray(self.scores, np.float32), np.zeros(n, np.int64), np.full(n, -1, np.int64),
+                      np.ones(n, bool), np.full(n, int(TrackState.CONFIRMED), np.int8))
 
 
 class TrackerAdapter(Protocol):

@@ -32,7 +32,9 @@ from tracker.benchmarking.adapters import (
     peers_version,
 )
 from tracker.boxes import xyxy_to_xywh
+from tracker.detectors.det_file import DetectionFileDetector
 from tracker.errors import InputError, parameter_error
+from tracker.io.mot_source import SequenceFramesSource
 from tracker.io.mot import DetectionSet, SequenceInfo, find_sequences, load_detections, read_seqinfo, write_mot_results
 
 VIDEO_SUFFIX = ".mp4"
@@ -47,7 +49,7 @@ Progress = Callable[[str], None]
 
 # ------------------------------------------------------------------------------ frame sources
 @dataclass(frozen=True)
-class FrameSource:
+class FrameOrigin:
     """Where a sequence's frames come from: ``kind`` "video" (decoded frame i-1 = MOT frame i),
     "img1" (a complete image folder), or None (no frames); ``note`` says why."""
 
@@ -72,7 +74,7 @@ def _video_frame_count(path: Path) -> int:
         cap.release()
 
 
-def find_frame_source(info: SequenceInfo, video_root: Optional[Path]) -> FrameSource:
+def find_frame_source(info: SequenceInfo, video_root: Optional[Path]) -> FrameOrigin:
     """``video_root/<SEQ>.mp4`` when given and complete; else ``<SEQ>/<imDir>`` when it holds all
     ``seqLength`` images; else none. A partial image folder (the MOT17 development folders hold
     only the first frames) is not a frame source."""
@@ -82,7 +84,7 @@ def find_frame_source(info: SequenceInfo, video_root: Optional[Path]) -> FrameSo
         if video.is_file():
             count = _video_frame_count(video)
             if count >= info.seq_length:
-                return FrameSource("video", video, f"frames from {video}")
+                return FrameOrigin("video", video, f"frames from {video}")
             notes.append(f"{video} has {count} frames, fewer than seqLength {info.seq_length}: not used")
         else:
             notes.append(f"no {video}")
@@ -90,13 +92,13 @@ def find_frame_source(info: SequenceInfo, video_root: Optional[Path]) -> FrameSo
     images = sorted(img_dir.glob(f"*{info.im_ext}")) if img_dir.is_dir() else []
     expected = {f"{i:06d}{info.im_ext}" for i in range(1, info.seq_length + 1)}
     if images and expected <= {p.name for p in images}:
-        return FrameSource("img1", img_dir, f"frames from {img_dir}")
+        return FrameOrigin("img1", img_dir, f"frames from {img_dir}")
     if images:
         notes.append(f"{info.im_dir}/ holds {len(images)} of {info.seq_length} frames: not a frame source")
-    return FrameSource(None, None, "; ".join(notes + ["no frames"]))
+    return FrameOrigin(None, None, "; ".join(notes + ["no frames"]))
 
 
-def iter_frames(source: Optional[FrameSource], info: SequenceInfo, notes: List[str]) -> Iterator[Optional[np.ndarray]]:
+def iter_frames(source: Optional[FrameOrigin], info: SequenceInfo, notes: List[str]) -> Iterator[Optional[np.ndarray]]:
     """Yield exactly ``seqLength`` frames (H, W, 3) uint8 BGR, or None where none is available
     (no source, an unreadable image, or a video that ends early: noted in ``notes``)."""
     import cv2
@@ -150,33 +152,46 @@ class TrackerRun:
 
 
 def run_sequence(adapter: TrackerAdapter, detections: DetectionSet, info: SequenceInfo,
-                 frame_source: Optional[FrameSource] = None) -> TrackerRun:
+                 frame_source: Optional[FrameOrigin] = None) -> TrackerRun:
     """Run ``adapter`` over frames 1..seqLength with ``detections.get(frame)`` and timestamp
-    ``(frame - 1) / fps``; frames are decoded (outside the timing) only if the adapter uses them."""
+    ``(frame - 1) / fps`` through the one frame loop (``tracker.pipeline.TrackingSession``);
+    frames are decoded (outside the timing) only if the adapter uses them."""
+    from tracker.pipeline import TrackingSession
+
     notes: List[str] = list(adapter.notes)
     source = frame_source if adapter.uses_frames else None
-    frames = iter_frames(source, info, notes)
-    rows, ids, n_det = [], set(), 0
+    images = iter_frames(source, info, notes) if source is not None else None
+    session = TrackingSession(SequenceFramesSource(info, images), DetectionFileDetector.replaying(detections),
+                              embedder="off", tracker=AdapterTracker(adapter), prefetch=0)
+    rows, ids = [], set()
     caught: Counter = Counter()
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
-        for frame_no in range(1, info.seq_length + 1):
-            dets = detections.get(frame_no)
-            n_det += len(dets)
-            image = next(frames)
-            out = adapter.update(dets, image, (frame_no - 1) / info.frame_rate)
+        for result in session:
+            out = result.tracks
             if len(out):
-                for tid, box, score in zip(out.ids.tolist(), xyxy_to_xywh(out.xyxy), out.scores.tolist()):
-                    rows.append((frame_no, int(tid), box, float(score)))
-                ids.update(out.ids.tolist())
+                for tid, box, score in zip(out.track_ids.tolist(), xyxy_to_xywh(out.xyxy), out.scores.tolist()):
+                    rows.append((result.mot_frame, int(tid), box, float(score)))
+                ids.update(out.track_ids.tolist())
             if len(record) > 100:  # keep the distinct messages only
                 caught.update(f"{w.category.__name__}: {w.message}" for w in record)
                 record.clear()
         caught.update(f"{w.category.__name__}: {w.message}" for w in record)
     for message, count in caught.most_common(3):
         notes.append(f"warning x{count}: {message}")
-    return TrackerRun(adapter.name, info.name, rows, info.seq_length, n_det, len(ids), adapter.seconds,
+    return TrackerRun(adapter.name, info.name, rows, info.seq_length, session.detections, len(ids), adapter.seconds,
                       source is not None, notes)
+
+
+class AdapterTracker:
+    """A benchmarked tracker (``TrackerAdapter``) behind the ``Tracker.update`` call of the
+    frame loop; its own timing (``adapter.seconds``) stays what the benchmark reports."""
+
+    def __init__(self, adapter: TrackerAdapter):
+        self.adapter = adapter
+
+    def update(self, detections, frame=None, timestamp=None, image_size=None):
+        return self.adapter.update(detections, frame, timestamp).to_tracks()
 
 
 # ------------------------------------------------------------------------------ whole run
@@ -410,5 +425,5 @@ def describe_trackers(trackers: Sequence[str]) -> Dict[str, str]:
     return {t: DISPLAY_NAMES.get(t, t) for t in trackers}
 
 
-__all__ = ["BenchResult", "BenchSettings", "FrameSource", "OURS_TRACKERS", "TrackerRun", "find_frame_source",
+__all__ = ["BenchResult", "BenchSettings", "FrameOrigin", "OURS_TRACKERS", "TrackerRun", "find_frame_source",
            "iter_frames", "load_default_embedder", "machine_info", "run_bench", "run_sequence"]

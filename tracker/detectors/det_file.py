@@ -16,13 +16,15 @@ import numpy as np
 
 from tracker.detections import Detections
 from tracker.detectors.base import BaseDetector, validate_frame
-from tracker.io.mot import SCORE_RESCALE_MODES, load_detections
+from tracker.io.mot import SCORE_RESCALE_MODES, DetectionSet, load_detections
 
 
 class DetectionFileDetector(BaseDetector):
     """Replays a MOTChallenge detection file frame by frame.
 
-    path: ``det.txt`` (``frame,id,x,y,w,h[,score[,class,...]]``, 1-based frames).
+    path: ``det.txt`` (``frame,id,x,y,w,h[,score[,class,...]]``, 1-based frames), or a
+        ``DetectionSet`` already loaded (then ``min_score``, ``score_rescale``, ``seq_length`` were
+        applied when it was loaded).
     min_score: drop detections with a (rescaled) score below this (None keeps all).
     score_rescale: ``auto`` | ``none`` | ``minmax`` (see ``tracker.io.mot.rescale_scores``).
     seq_length: frames beyond this are dropped (and counted in ``detection_set``).
@@ -30,7 +32,7 @@ class DetectionFileDetector(BaseDetector):
         they are, as TrackEval scores them).
     """
 
-    def __init__(self, path: Union[str, Path], min_score: Optional[float] = None, score_rescale: str = "auto",
+    def __init__(self, path: Union[str, Path, DetectionSet], min_score: Optional[float] = None, score_rescale: str = "auto",
                  seq_length: Optional[int] = None, clip: bool = False):
         if score_rescale not in SCORE_RESCALE_MODES:
             raise ValueError(f"score_rescale must be one of {SCORE_RESCALE_MODES}, got {score_rescale!r}")
@@ -38,10 +40,18 @@ class DetectionFileDetector(BaseDetector):
             raise ValueError(f"min_score must be a finite number or None, got {min_score!r}")
         if seq_length is not None and (not isinstance(seq_length, (int, np.integer)) or seq_length < 1):
             raise ValueError(f"seq_length must be None or an integer >= 1, got {seq_length!r}")
-        self.path = Path(path)
-        self.detection_set = load_detections(self.path, min_score, score_rescale, seq_length)
+        if isinstance(path, DetectionSet):  # already loaded (``replaying``)
+            self.path, self.detection_set = Path(path.path), path
+        else:
+            self.path = Path(path)
+            self.detection_set = load_detections(self.path, min_score, score_rescale, seq_length)
         self.clip = bool(clip)
         self.next_frame = 1
+
+    @classmethod
+    def replaying(cls, detection_set: DetectionSet, clip: bool = False) -> "DetectionFileDetector":
+        """Replay detections already loaded (a ``DetectionSet``, e.g. shared by several runs)."""
+        return cls(detection_set, clip=clip)
 
     @property
     def last_frame(self) -> int:
