@@ -44,7 +44,8 @@ COMMANDS = {
     "batch": lambda out: ["batch", str(SHARED / "video" / "TUD-Campus.mp4"), str(SHARED / "mot" / "TUD-Stadtmitte"),
                           "--no-video", "-q", "-o", str(out), "--workers", "1", "--threads", "1"],
     "bench": lambda out: ["bench", "--mot-root", str(SHARED / "mot"),
-                          "--seqs", "TUD-Campus,ETH-Sunnyday,MOT17-05-FRCNN", "--trackers", "ours,ours-iou,sort,bytetrack,botsort", "--output-dir", str(out), "--quiet"],
+                          "--seqs", "TUD-Campus,ETH-Sunnyday,MOT17-05-FRCNN",
+                          "--trackers", "ours,ours-iou,sort,bytetrack,botsort", "--output-dir", str(out), "--quiet"],
 }
 #: the files compared per run (all when not listed)
 COMPARED = {"bench": "*/*.txt"}
