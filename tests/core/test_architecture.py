@@ -12,8 +12,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "tracker"
 LAYERS = {
     "core": ("errors", "exit_codes", "status", "special_paths", "model_registry", "config_base", "config", "boxes", "detections", "tracks", "motion",
              "memory", "assignment", "association", "core"),
-    "stages": ("detectors", "embedding", "io", "evaluation", "viz", "training"),
-    "run": ("run", "pipeline", "mot_runner", "batch", "benchmarking"),
+    "stages": ("detectors", "embedding", "io", "evaluation", "viz"),
+    "run": ("run", "pipeline", "mot_runner", "batch", "benchmarking", "training"),
     "commands": ("commands", "cli"),
 }
 RANK = {name: rank for rank, names in enumerate(LAYERS.values()) for name in names}

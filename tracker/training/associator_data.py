@@ -33,7 +33,11 @@ from tracker.config import TrackerConfig
 from tracker.core import Tracker
 from tracker.detections import Detections
 from tracker.evaluation.conventions import detect_benchmark
-from tracker.io.mot import load_detections, read_mot_file, read_seqinfo
+from tracker.detectors.base import BaseDetector
+from tracker.io.mot import SequenceInfo, load_detections, read_mot_file, read_seqinfo
+from tracker.io.mot_source import SequenceFramesSource
+from tracker.io.sources import Position
+from tracker.pipeline import TrackingSession
 
 LABEL_IOU = 0.5
 MOT17_PERSON_CLASSES = (1, 2, 7, 8, 12)  # pedestrians and the person-like distractors
@@ -154,6 +158,13 @@ class LabelledSequence:
     detections: object  # DetectionSet
     labels: Dict[int, np.ndarray]
     embeddings: Dict[int, np.ndarray] = field(default_factory=dict)
+    path: Optional[Path] = None
+
+    @property
+    def info(self) -> SequenceInfo:
+        """As a ``SequenceInfo`` (what the frame loop's ``SequenceFramesSource`` reads)."""
+        return SequenceInfo(self.name, self.path or Path(self.name), self.frame_rate, self.seq_length,
+                            int(self.image_size[0]), int(self.image_size[1]))
 
     def frame_detections(self, frame: int) -> Detections:
         d = self.detections.get(frame)
@@ -163,13 +174,32 @@ class LabelledSequence:
         return d
 
 
+class ThinnedDetections(BaseDetector):
+    """The simulation's detector: each frame's labelled detections with a ``drop`` share
+    removed at random; it tells the recorder which identities the kept ones are."""
+
+    def __init__(self, seq: "LabelledSequence", drop: float, recorder: "RecordingAssociator",
+                 rng: np.random.Generator):
+        self.seq, self.drop, self.recorder, self.rng = seq, drop, recorder, rng
+
+    def __call__(self, frame=None, frame_index: Optional[int] = None) -> Detections:
+        mot_frame = frame_index + 1
+        d, ids = self.seq.frame_detections(mot_frame), self.seq.labels[mot_frame]
+        if self.drop > 0 and len(d):
+            keep = self.rng.uniform(size=len(d)) >= self.drop
+            d, ids = d[keep], ids[keep]
+        self.recorder.new_frame(frame_index / self.seq.frame_rate, d, ids)
+        return d
+
+
 def load_sequence(seq_dir) -> LabelledSequence:
     info = read_seqinfo(seq_dir)
     dets = load_detections(Path(seq_dir) / "det" / "det.txt", seq_length=info.seq_length)
     gt_path = Path(seq_dir) / "gt" / "gt.txt"
     gt = read_mot_file(gt_path, "gt", info.seq_length)
     labels = label_detections(dets, gt, detect_benchmark(info.name, gt.columns), info.seq_length)
-    return LabelledSequence(info.name, info.frame_rate, (info.width, info.height), info.seq_length, dets, labels)
+    return LabelledSequence(info.name, info.frame_rate, (info.width, info.height), info.seq_length, dets, labels,
+                            path=Path(seq_dir))
 
 
 def simulate(seq: LabelledSequence, config: TrackerConfig, variant: Variant,
@@ -186,15 +216,10 @@ def simulate(seq: LabelledSequence, config: TrackerConfig, variant: Variant,
             raise ValueError("driver 'model' needs a model_factory")
         recorder.driver = model_factory(config)
     tracker = Tracker(config, associator=recorder)
-    for frame in range(variant.start, seq.seq_length + 1, variant.stride):
-        d = seq.frame_detections(frame)
-        ids = seq.labels[frame]
-        if variant.drop > 0 and len(d):
-            keep = rng.uniform(size=len(d)) >= variant.drop
-            d, ids = d[keep], ids[keep]
-        now = (frame - 1) / seq.frame_rate
-        recorder.new_frame(now, d, ids)
-        tracker.update(d, timestamp=now, image_size=seq.image_size)
+    source = SequenceFramesSource(seq.info, start=Position(variant.start - 1, "frames"), stride=variant.stride)
+    detector = ThinnedDetections(seq, variant.drop, recorder, rng)
+    for _ in TrackingSession(source, detector, config=config, embedder="off", tracker=tracker, prefetch=0):
+        pass
     return recorder.problems
 
 
