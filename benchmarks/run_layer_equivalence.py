@@ -6,6 +6,8 @@ interpreter process (``PYTHONPATH`` set to the checkout), and compares what they
 * ``track data/vtest.avi --no-video``                    (embedded detector + appearance)
 * ``track mot ../shared/data/mot``                       (every development sequence, det files)
 * ``track batch TUD-Campus.mp4 TUD-Stadtmitte/ --no-video``   (a video and a MOT sequence folder)
+* the associator-training simulation (``tracker.training.associator_data.simulate``) on two
+  sequences with every default variant: a hash of all recorded problems' arrays
 * ``track bench`` on three sequences with ours, the core, SORT, ByteTrack and BoT-SORT (their
   ``<tracker>/<SEQ>.txt`` results only: the report and plots record speed)
 
@@ -47,14 +49,34 @@ COMMANDS = {
                           "--seqs", "TUD-Campus,ETH-Sunnyday,MOT17-05-FRCNN",
                           "--trackers", "ours,ours-iou,sort,bytetrack,botsort", "--output-dir", str(out), "--quiet"],
 }
+#: runs that are Python code, not a ``track`` command: they write their result into the folder
+SIMULATION = """
+import hashlib, sys
+from pathlib import Path
+import numpy as np
+from tracker.config import TrackerConfig
+from tracker.training.associator_data import default_variants, load_sequence, simulate
+digest = hashlib.sha256()
+for name in ("TUD-Campus", "ETH-Sunnyday"):
+    seq = load_sequence(Path(sys.argv[1]) / name)
+    for variant in default_variants(0):
+        for p in simulate(seq, TrackerConfig(associator="iou"), variant):
+            for a in (p.history, p.history_mask, p.track_globals, p.det_tokens, p.pairs, p.track_ids, p.det_ids):
+                digest.update(np.ascontiguousarray(a).tobytes())
+out = Path(sys.argv[2])
+out.mkdir(parents=True, exist_ok=True)
+(out / "problems.sha256").write_text(digest.hexdigest() + "\\n")
+"""
+CODE = {"simulation": lambda out: [SIMULATION, str(SHARED / "mot"), str(out)]}
 #: the files compared per run (all when not listed)
 COMPARED = {"bench": "*/*.txt"}
 
 
-def run_track(checkout: Path, args: list, log: Path) -> int:
-    """``track ARGS`` with the package of ``checkout``, in its own process (cwd = checkout)."""
+def run_track(checkout: Path, args: list, log: Path, code: str = "") -> int:
+    """``track ARGS`` (or Python ``code`` with ``ARGS``) with the package of ``checkout``, in its
+    own process (cwd = checkout)."""
     env = dict(os.environ, PYTHONPATH=str(checkout))
-    code = "import sys; from tracker.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = code or "import sys; from tracker.cli import main; sys.exit(main(sys.argv[1:]))"
     with open(log, "w") as fh:
         return subprocess.call([sys.executable, "-c", code, *args], cwd=checkout, env=env, stdout=fh,
                                stderr=subprocess.STDOUT)
@@ -100,7 +122,8 @@ def compare_trees(a: Path, b: Path, pattern: str = "*") -> list:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", type=Path, required=True, help="a checkout of the reference version")
-    parser.add_argument("--only", default=",".join(COMMANDS), help=f"comma-separated subset of {list(COMMANDS)}")
+    runs = list(COMMANDS) + list(CODE)
+    parser.add_argument("--only", default=",".join(runs), help=f"comma-separated subset of {runs}")
     parser.add_argument("--keep", type=Path, help="keep the outputs in this folder")
     args = parser.parse_args(argv)
     if not (args.baseline / "tracker").is_dir():
@@ -115,7 +138,11 @@ def main(argv=None) -> int:
         outs = {}
         for label, checkout in (("baseline", args.baseline.resolve()), ("current", ROOT)):
             out = work / label / name
-            code = run_track(checkout, COMMANDS[name](out), work / f"{label}-{name}.log")
+            if name in CODE:
+                source, *rest = CODE[name](out)
+                code = run_track(checkout, rest, work / f"{label}-{name}.log", source)
+            else:
+                code = run_track(checkout, COMMANDS[name](out), work / f"{label}-{name}.log")
             outs[label] = (out, code)
         (out_a, code_a), (out_b, code_b) = outs["baseline"], outs["current"]
         diffs = compare_trees(out_a, out_b, COMPARED.get(name, "*"))

@@ -5,21 +5,31 @@ sequence). Usage: python benchmarks/tune_core.py '{"high_score": [0.5, 0.6]}'
 """
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json
 import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from mot_quality import combined_mota_idf1  # noqa: E402
-
-from tracker.config import TrackerConfig  # noqa: E402
-from tracker.io.mot import find_sequences, write_mot_results  # noqa: E402
-from tracker.motion import MotionConfig  # noqa: E402
-from tracker.mot_runner import track_mot_sequence  # noqa: E402
+from tracker.config import TrackerConfig
+from tracker.io.mot import find_sequences, write_mot_results
+from tracker.motion import MotionConfig
+from tracker.mot_runner import track_mot_sequence
 
 MOT_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "mot"
+#: the motmetrics cross-check of the quality gate lives with the evaluation tests' fixtures
+MOT_QUALITY = Path(__file__).resolve().parents[1] / "tests" / "evaluation" / "conftest.py"
+
+
+def _load_combined_mota_idf1():
+    spec = importlib.util.spec_from_file_location("mot_quality", MOT_QUALITY)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.combined_mota_idf1
+
+
+combined_mota_idf1 = _load_combined_mota_idf1()
 
 
 def evaluate(config: TrackerConfig) -> dict:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest_data import MOT_ROOT, VIDEO_ROOT, require
 from tracker import cli, exit_codes
 
 END = "15"
@@ -30,9 +29,9 @@ def track_alone(video: Path, out: Path) -> subprocess.Popen:
 
 
 @pytest.fixture(scope="module")
-def inputs():
-    videos = [require(VIDEO_ROOT / name) for name in VIDEOS]
-    seq = require(MOT_ROOT / SEQUENCE / "det" / "det.txt").parents[1]
+def inputs(shared_data):
+    videos = [shared_data.require(shared_data.video / name) for name in VIDEOS]
+    seq = shared_data.require(shared_data.mot / SEQUENCE / "det" / "det.txt").parents[1]
     return videos, seq
 
 

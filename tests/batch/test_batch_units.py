@@ -233,13 +233,12 @@ def test_status_of_a_track_summary():
     assert status_of({"completed": False, "status": "stream lost"}) == "incomplete"  # any other early end
 
 
-def test_batch_applies_nested_set_overrides_like_track_source(tmp_path, capsys):
+def test_batch_applies_nested_set_overrides_like_track_source(tmp_path, capsys, synth):
     """`track batch --set motion.measurement_noise=0.1` (the example of its --help) works for a
     video and for a MOT sequence, and the video's results are the bytes `track VIDEO --set ...`
     writes with the same setting."""
-    from test_video_support import write_synthetic_video
 
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=6)
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=6)
     seq = sequence(tmp_path / "mot", "S1")
     setting = ["--set", "motion.measurement_noise=0.1", "--set", "memory.min_similarity=0.95"]
     out = tmp_path / "batch"

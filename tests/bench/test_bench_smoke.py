@@ -6,18 +6,18 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest_data import MOT_ROOT, REPO_ROOT as REPO, require
-
+REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs" / "benchmarks.md"
 
 
-def test_bench_smoke_one_sequence_ours_only(tmp_path):
-    require(MOT_ROOT / "TUD-Campus")
+def test_bench_smoke_one_sequence_ours_only(tmp_path, shared_data):
+    shared_data.require(shared_data.mot / "TUD-Campus")
     docs_before = DOCS.read_bytes() if DOCS.is_file() else None
     out = tmp_path / "bench"
     proc = subprocess.run(
-        [sys.executable, "-m", "tracker.cli", "bench", "--mot-root", str(MOT_ROOT), "--seqs", "TUD-Campus",
+        [sys.executable, "-m", "tracker.cli", "bench", "--mot-root", str(shared_data.mot), "--seqs", "TUD-Campus",
          "--trackers", "ours", "--output-dir", str(out), "--quiet"],
         cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -37,7 +37,7 @@ def test_bench_smoke_one_sequence_ours_only(tmp_path):
     assert (DOCS.read_bytes() if DOCS.is_file() else None) == docs_before
     page = tmp_path / "page.md"
     proc = subprocess.run(
-        [sys.executable, "-m", "tracker.cli", "bench", "--mot-root", str(MOT_ROOT), "--seqs", "TUD-Campus",
+        [sys.executable, "-m", "tracker.cli", "bench", "--mot-root", str(shared_data.mot), "--seqs", "TUD-Campus",
          "--trackers", "ours", "--output-dir", str(out), "--docs", str(page), "--quiet"],
         cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr

@@ -17,24 +17,6 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest_data import VIDEO_ROOT, require
-from test_reliability_support import (
-    damaged_videos,
-    serve_file_dropping,
-    serve_mjpeg_camera,
-    tiny_tmpfs,
-    wait_for,
-    whole_lines,
-)
-from test_video_support import (
-    SQUARE,
-    count_video_frames,
-    square_detector,
-    square_positions,
-    synthetic_frame,
-    write_frame_folder,
-    write_synthetic_video,
-)
 from tracker import cli, exit_codes
 from tracker.io import writers
 from tracker.io.mot import read_mot_file
@@ -51,11 +33,17 @@ def run_cli(args, capsys):
     return code, out, err
 
 
-def det_file(path: Path, frames: int, first: int = 1) -> Path:
-    rows = [f"{i + 1},-1,{x},{y},{SQUARE},{SQUARE},0.9"
-            for i in range(first - 1, frames) for x, y in square_positions(i)]
-    path.write_text("\n".join(rows) + "\n")
-    return path
+@pytest.fixture
+def det_file(synth):
+    """``det_file(path, frames, first=1)``: the squares' detections of frames ``first..frames``."""
+
+    def write(path: Path, frames: int, first: int = 1) -> Path:
+        rows = [f"{i + 1},-1,{x},{y},{synth.SQUARE},{synth.SQUARE},0.9"
+                for i in range(first - 1, frames) for x, y in synth.square_positions(i)]
+        path.write_text("\n".join(rows) + "\n")
+        return path
+
+    return write
 
 
 def summary_of(folder: Path, stem: str) -> dict:
@@ -76,7 +64,7 @@ def assert_clean_error(code, err, message, expected=exit_codes.BAD_INPUT):
     ("header_only", "OpenCV cannot open"),
     ("folder_without_images", "no images here"),
 ])
-def test_bad_video_inputs_exit_2(tmp_path, capsys, case, message):
+def test_bad_video_inputs_exit_2(tmp_path, capsys, case, message, synth, damaged_videos, det_file):
     det = det_file(tmp_path / "det.txt", 3)
     path = tmp_path / f"{case}.avi"
     if case == "empty":
@@ -84,7 +72,7 @@ def test_bad_video_inputs_exit_2(tmp_path, capsys, case, message):
     elif case == "garbage":
         path.write_bytes(bytes(range(256)) * 64)
     elif case == "zero_frames":
-        write_synthetic_video(path, frames=0)
+        synth.write_synthetic_video(path, frames=0)
     elif case == "header_only":
         path = damaged_videos(tmp_path)["header_only"]
     else:
@@ -96,10 +84,10 @@ def test_bad_video_inputs_exit_2(tmp_path, capsys, case, message):
     assert not (tmp_path / "out").exists()  # nothing created for an input that never opened
 
 
-def test_unreadable_file_exit_2(tmp_path, capsys, monkeypatch):
+def test_unreadable_file_exit_2(tmp_path, capsys, monkeypatch, synth):
     """Tests run as root, where chmod 000 does not stop reading: the permission check is
     simulated, and a real read error comes from /proc/self/mem (EIO at offset 0)."""
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=3)
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=3)
     real_access = os.access
     monkeypatch.setattr("tracker.io.sources.os.access",
                         lambda p, mode, **kw: False if Path(p) == video else real_access(p, mode, **kw))
@@ -112,7 +100,7 @@ def test_unreadable_file_exit_2(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("damage", ["cut_half", "zeroed_middle", "noise_middle"])
-def test_damaged_video_keeps_what_was_decoded_exit_3(tmp_path, capsys, damage):
+def test_damaged_video_keeps_what_was_decoded_exit_3(tmp_path, capsys, damage, synth, whole_lines, damaged_videos, det_file):
     path = damaged_videos(tmp_path, frames=30)[damage]
     det = det_file(tmp_path / "det.txt", 30)
     out = tmp_path / "out"
@@ -127,14 +115,14 @@ def test_damaged_video_keeps_what_was_decoded_exit_3(tmp_path, capsys, damage):
                                                                                     ".txt"))
     assert len(whole_lines(out / f"{damage}.jsonl")) == n
     assert read_mot_file(out / f"{damage}.txt", "result").frames.max() == n
-    assert count_video_frames(out / f"{damage}.mp4") == n  # finished, playable
+    assert synth.count_video_frames(out / f"{damage}.mp4") == n  # finished, playable
 
 
 # ------------------------------------------------------------------------------------ folders
-def test_frame_folder_with_a_gap_keeps_the_frame_numbers(tmp_path, capsys):
+def test_frame_folder_with_a_gap_keeps_the_frame_numbers(tmp_path, capsys, synth, whole_lines, det_file):
     """Rule: numbered images give the frame number; missing numbers are skipped frames, so the
     results and the detection file stay aligned with the files (and time runs on)."""
-    seq = write_frame_folder(tmp_path / "SEQ", frames=12, fps=10)
+    seq = synth.write_frame_folder(tmp_path / "SEQ", frames=12, fps=10)
     for n in (5, 6, 7):
         (seq / "img1" / f"{n:06d}.png").unlink()
     det = det_file(tmp_path / "det.txt", 12)
@@ -148,17 +136,17 @@ def test_frame_folder_with_a_gap_keeps_the_frame_numbers(tmp_path, capsys):
     assert [r["time"] for r in rows] == pytest.approx([(f - 1) / 10 for f in (1, 2, 3, 4, 8, 9, 10, 11, 12)])
     for r in rows:  # each frame's boxes are that frame's detections (no shift after the gap)
         got = sorted((t["box"][0], t["box"][1]) for t in r["tracks"])
-        assert got == sorted(map(tuple, map(lambda p: (float(p[0]), float(p[1])), square_positions(r["index"]))))
+        assert got == sorted(map(tuple, map(lambda p: (float(p[0]), float(p[1])), synth.square_positions(r["index"]))))
     s = summary_of(out, "SEQ")
     assert s["frames_processed"] == 9 == s["expected_frames"] and s["completed"]
-    assert count_video_frames(out / "SEQ.mp4") == 9
+    assert synth.count_video_frames(out / "SEQ.mp4") == 9
 
 
-def test_frame_folder_numbering_rules(tmp_path):
+def test_frame_folder_numbering_rules(tmp_path, synth):
     folder = tmp_path / "shots"
     folder.mkdir()
     for n in (3, 4, 5, 7):  # frame_0003.png ...: one prefix, one width, dense -> numbered
-        cv2.imwrite(str(folder / f"frame_{n:04d}.png"), synthetic_frame(n))
+        cv2.imwrite(str(folder / f"frame_{n:04d}.png"), synth.synthetic_frame(n))
     with open_source(folder, stride=2) as src:
         assert src.indices == [2, 3, 4, 6]
         assert [f.index for f in src] == [2, 4, 6]  # stride on the index, from the first
@@ -168,25 +156,25 @@ def test_frame_folder_numbering_rules(tmp_path):
     zero = tmp_path / "zero"
     zero.mkdir()
     for n in (0, 1, 2):  # numbered from 0: index = number
-        cv2.imwrite(str(zero / f"{n:03d}.png"), synthetic_frame(n))
+        cv2.imwrite(str(zero / f"{n:03d}.png"), synth.synthetic_frame(n))
     with open_source(zero) as src:
         assert [f.index for f in src] == [0, 1, 2] and not src.info.notes[1:]
     stamps = tmp_path / "stamps"
     stamps.mkdir()
     for n in (1700000000100, 1700000000133, 1700000000166):  # capture times in ms: by position
-        cv2.imwrite(str(stamps / f"{n}.png"), synthetic_frame(0))
+        cv2.imwrite(str(stamps / f"{n}.png"), synth.synthetic_frame(0))
     with open_source(stamps) as src:
         assert [f.index for f in src] == [0, 1, 2]
 
 
-def test_frame_folder_of_mixed_sizes_with_the_embedder(tmp_path, capsys):
+def test_frame_folder_of_mixed_sizes_with_the_embedder(tmp_path, capsys, synth, det_file):
     """Rule: every frame is processed at its own size (detections, crops for the appearance
     embedder, boxes in that frame's pixels); the annotated video is resized to the first size.
     Boxes partly or entirely outside the (smaller) frames are replayed from the detection file
     as they are and still get an appearance vector."""
-    seq = write_frame_folder(tmp_path / "MIX", frames=10)
+    seq = synth.write_frame_folder(tmp_path / "MIX", frames=10)
     for n in (4, 5, 9):
-        big = cv2.resize(synthetic_frame(n - 1), (320, 240))
+        big = cv2.resize(synth.synthetic_frame(n - 1), (320, 240))
         cv2.imwrite(str(seq / "img1" / f"{n:06d}.png"), big)
     det = det_file(tmp_path / "det.txt", 10)
     with open(det, "a") as fh:
@@ -197,18 +185,18 @@ def test_frame_folder_of_mixed_sizes_with_the_embedder(tmp_path, capsys):
     assert "frame size changed from 160x120 to 320x240 at frame 4" in err
     s = summary_of(out, "MIX")
     assert s["frame_size_changes"] == 4 and s["frames_processed"] == 10 and s["completed"]
-    assert count_video_frames(out / "MIX.mp4") == 10
+    assert synth.count_video_frames(out / "MIX.mp4") == 10
     cap = cv2.VideoCapture(str(out / "MIX.mp4"))
     assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (160, 120)
     cap.release()
 
 
 # ------------------------------------------------------------------------------------ streams
-def test_http_video_that_drops_mid_way_resumes_where_it_stopped(tmp_path):
+def test_http_video_that_drops_mid_way_resumes_where_it_stopped(tmp_path, synth, serve_file_dropping):
     """A web server closes the connection half-way and is down for 0.5 s: the source
     reconnects (the first attempt after 0.3 s fails, the second after 0.6 s more succeeds) and
     skips the frames it already read, so every frame comes exactly once and in order."""
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=40)
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=40)
     with serve_file_dropping(video, drop_fraction=0.5, down_s=0.5) as server:
         with open_source(server.url("clip.avi"), timeout_s=5, retry_backoff_s=0.3) as src:
             frames = list(src)
@@ -220,11 +208,11 @@ def test_http_video_that_drops_mid_way_resumes_where_it_stopped(tmp_path):
     # after the reconnection each index has its own image: no replay from the start (what
     # FFmpeg decodes from the damaged data before it is its own business)
     for f in frames[resumed:]:
-        boxes = square_detector(f.image).xyxy[:, :2].tolist()
-        assert sorted(map(tuple, boxes)) == sorted((float(x), float(y)) for x, y in square_positions(f.index))
+        boxes = synth.square_detector(f.image).xyxy[:, :2].tolist()
+        assert sorted(map(tuple, boxes)) == sorted((float(x), float(y)) for x, y in synth.square_positions(f.index))
 
 
-def test_live_stream_drops_reconnects_then_is_lost_exit_3(tmp_path, capsys):
+def test_live_stream_drops_reconnects_then_is_lost_exit_3(tmp_path, capsys, synth, whole_lines, serve_mjpeg_camera, det_file):
     """An IP camera hangs up after 10 frames, answers once more, then refuses: one
     reconnection, then --retries attempts with doubling waits, then a clean stop: files
     finished (final names, playable), status 'stream lost', exit 3."""
@@ -242,7 +230,7 @@ def test_live_stream_drops_reconnects_then_is_lost_exit_3(tmp_path, capsys):
     assert s["status"] == "stream lost" and s["completed"] is False and s["exit_code"] == 3
     assert s["frames_processed"] == 20 and s["reconnects"] == 1
     assert sorted(p.name for p in out.iterdir()) == ["cam.jsonl", "cam.mp4", "cam.summary.json", "cam.txt"]
-    assert len(whole_lines(out / "cam.jsonl")) == 20 and count_video_frames(out / "cam.mp4") == 20
+    assert len(whole_lines(out / "cam.jsonl")) == 20 and synth.count_video_frames(out / "cam.mp4") == 20
     # 1 open + 1 reconnection + 3 refused attempts; waits 0.2, then 0.2, 0.4, 0.8 s (backoff)
     assert len(connections) == 5
     gaps = np.diff(connections[2:])
@@ -250,7 +238,7 @@ def test_live_stream_drops_reconnects_then_is_lost_exit_3(tmp_path, capsys):
     assert elapsed < 15
 
 
-def test_stalled_stream_times_out_and_stops_exit_3(tmp_path, capsys):
+def test_stalled_stream_times_out_and_stops_exit_3(tmp_path, capsys, serve_mjpeg_camera, det_file):
     """The camera keeps the connection open but sends nothing: the read times out after
     --timeout, reconnecting fails, the run stops with the frames it had."""
     out = tmp_path / "out"
@@ -265,8 +253,8 @@ def test_stalled_stream_times_out_and_stops_exit_3(tmp_path, capsys):
     assert elapsed < 10
 
 
-def test_retry_options_are_checked(tmp_path, capsys):
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=3)
+def test_retry_options_are_checked(tmp_path, capsys, synth):
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=3)
     for args, message in ((["--retries", "-1"], "--retries"), (["--retry-backoff", "nan"], "--retry-backoff")):
         code, _, err = run_cli(["http://127.0.0.1:9/x", *args], capsys)
         assert_clean_error(code, err, message)
@@ -274,8 +262,8 @@ def test_retry_options_are_checked(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------------------------ outputs
-def test_output_folder_that_cannot_be_created_exit_2(tmp_path, capsys):
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=3)
+def test_output_folder_that_cannot_be_created_exit_2(tmp_path, capsys, synth, det_file):
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=3)
     det = det_file(tmp_path / "det.txt", 3)
     # a parent that is a regular file (works as root too)
     code, _, err = run_cli([video, "--detections", det, "-o", tmp_path / "det.txt" / "sub"], capsys)
@@ -287,8 +275,8 @@ def test_output_folder_that_cannot_be_created_exit_2(tmp_path, capsys):
             assert_clean_error(code, err, "cannot create the output folder")
 
 
-def test_output_folder_not_writable_exit_2(tmp_path, capsys, monkeypatch):
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=3)
+def test_output_folder_not_writable_exit_2(tmp_path, capsys, monkeypatch, synth, tiny_tmpfs, det_file):
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=3)
     det = det_file(tmp_path / "det.txt", 3)
     out = tmp_path / "out"
     out.mkdir()
@@ -325,12 +313,12 @@ class FillingDisk:
         return self.real(fd, data[:n])
 
 
-def test_disk_full_mid_run_keeps_whole_line_partials(tmp_path, monkeypatch):
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=40)
+def test_disk_full_mid_run_keeps_whole_line_partials(tmp_path, monkeypatch, synth, whole_lines):
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=40)
     monkeypatch.setattr(writers.os, "write", FillingDisk(budget=1500))
     out = tmp_path / "out"
     with pytest.raises(OutputError, match="No space left on device"):
-        with FileRun(video, square_detector, output_dir=out, flush_every_s=0.0) as run:
+        with FileRun(video, synth.square_detector, output_dir=out, flush_every_s=0.0) as run:
             for _ in run:
                 pass
     s = run.summary
@@ -344,8 +332,8 @@ def test_disk_full_mid_run_keeps_whole_line_partials(tmp_path, monkeypatch):
     assert [r["frame"] for r in rows] == list(range(1, len(rows) + 1))  # frames in order, none cut
 
 
-def test_disk_full_at_finish_exit_2_without_traceback(tmp_path, capsys, monkeypatch):
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=20)
+def test_disk_full_at_finish_exit_2_without_traceback(tmp_path, capsys, monkeypatch, synth, whole_lines, det_file):
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=20)
     det = det_file(tmp_path / "det.txt", 20)
     monkeypatch.setattr(writers.os, "write", FillingDisk(budget=700))
     out = tmp_path / "out"
@@ -359,11 +347,11 @@ def test_disk_full_at_finish_exit_2_without_traceback(tmp_path, capsys, monkeypa
     assert summary_of(out, "clip")["status"] == "output error"
 
 
-def test_really_full_tmpfs_exit_2(tmp_path, capsys):
+def test_really_full_tmpfs_exit_2(tmp_path, capsys, synth, whole_lines, tiny_tmpfs, det_file):
     """A real full file system (a 96 KiB tmpfs; skipped where mounting is not allowed): the
     video fills it (OpenCV does not say so; the container check on finish does), so no file
     gets its final name."""
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=200)
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=200)
     det = det_file(tmp_path / "det.txt", 200)
     with tiny_tmpfs(tmp_path / "small", size="96k") as small:
         if small is None:
@@ -378,9 +366,9 @@ def test_really_full_tmpfs_exit_2(tmp_path, capsys):
                 whole_lines(small / "out" / name)
 
 
-def test_incomplete_video_is_not_given_its_final_name(tmp_path, monkeypatch):
+def test_incomplete_video_is_not_given_its_final_name(tmp_path, monkeypatch, synth):
     """OpenCV does not report failed video writes: the container is checked on finish."""
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=12)
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=12)
     out = tmp_path / "out"
     real_release = cv2.VideoWriter.release
 
@@ -406,7 +394,7 @@ def test_incomplete_video_is_not_given_its_final_name(tmp_path, monkeypatch):
         self._writer = Truncating(self._writer)
 
     monkeypatch.setattr(writers.VideoWriter, "__init__", init)
-    with FileRun(video, square_detector, output_dir=out) as run:
+    with FileRun(video, synth.square_detector, output_dir=out) as run:
         list(run)
     s = run.summary
     assert s["status"] == "output error" and "video is incomplete" in s["error"] and not s["completed"]
@@ -414,8 +402,8 @@ def test_incomplete_video_is_not_given_its_final_name(tmp_path, monkeypatch):
                                                      "clip.txt.partial"]
 
 
-def test_summary_that_cannot_be_written_is_still_reported(tmp_path, capsys, monkeypatch):
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=5)
+def test_summary_that_cannot_be_written_is_still_reported(tmp_path, capsys, monkeypatch, synth, det_file):
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=5)
     det = det_file(tmp_path / "det.txt", 5)
 
     def no_space(path, summary):
@@ -439,10 +427,10 @@ def test_atomic_text_files_use_partial_temporaries(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------------------------ signals
-def test_repeated_signals_still_finish_valid_files(tmp_path):
+def test_repeated_signals_still_finish_valid_files(tmp_path, synth, shared_data, whole_lines, wait_for):
     """Three quick Ctrl-C: the first asks to stop after the frame, the others arrive while the
     run writes or finishes its files and do not cut them short."""
-    video = require(VIDEO_ROOT / "vtest.avi")
+    video = shared_data.require(shared_data.video / "vtest.avi")
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "tracker.cli", str(video), "-o", str(out), "--threads", "1",
                              "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -460,7 +448,7 @@ def test_repeated_signals_still_finish_valid_files(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["vtest.jsonl", "vtest.mp4", "vtest.summary.json", "vtest.txt"]
     n = summary_of(out, "vtest")["frames_processed"]
     assert len(whole_lines(out / "vtest.jsonl")) == n
-    assert count_video_frames(out / "vtest.mp4") == n
+    assert synth.count_video_frames(out / "vtest.mp4") == n
     whole_lines(out / "vtest.txt")
 
 
@@ -495,10 +483,10 @@ def test_exit_codes_are_distinct_and_documented(capsys):
         assert f"`{status.value}`" in doc
 
 
-def test_internal_errors_show_the_traceback_and_exit_1(tmp_path, capsys, monkeypatch):
+def test_internal_errors_show_the_traceback_and_exit_1(tmp_path, capsys, monkeypatch, synth, det_file):
     """A bug (not a user mistake) is reported with its traceback and exit code 1; the files
     written so far stay .partial with whole lines."""
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=10)
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=10)
     det = det_file(tmp_path / "det.txt", 10)
 
     def broken(self, *args, **kwargs):
@@ -512,9 +500,9 @@ def test_internal_errors_show_the_traceback_and_exit_1(tmp_path, capsys, monkeyp
     assert s["status"] == "crashed" and s["exit_code"] == 1
 
 
-def test_detection_rows_beyond_the_video_are_noted(tmp_path, capsys):
+def test_detection_rows_beyond_the_video_are_noted(tmp_path, capsys, synth, det_file):
     """Rule: rows for frames after the end of the video are not used; a note says so."""
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=8)
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=8)
     det = det_file(tmp_path / "det.txt", 12)
     code, _, err = run_cli([video, "--detections", det, "-o", tmp_path / "out", "--no-video"], capsys)
     assert code == 0, err

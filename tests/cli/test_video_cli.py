@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest_data import VIDEO_ROOT, require
-from test_video_support import SQUARE, count_video_frames, square_positions, write_synthetic_video
 from tracker import cli
 from tracker.io.mot import read_mot_file
 
@@ -25,15 +23,22 @@ def run_cli(args, capsys):
     return code, out, err
 
 
-def _det_file(path: Path, frames: int) -> Path:
-    rows = [f"{i + 1},-1,{x},{y},{SQUARE},{SQUARE},0.9" for i in range(frames) for x, y in square_positions(i)]
-    path.write_text("\n".join(rows) + "\n")
-    return path
+@pytest.fixture
+def det_file(synth):
+    """``det_file(path, frames)``: the squares' detections of the first ``frames`` frames."""
+
+    def write(path: Path, frames: int) -> Path:
+        rows = [f"{i + 1},-1,{x},{y},{synth.SQUARE},{synth.SQUARE},0.9"
+                for i in range(frames) for x, y in synth.square_positions(i)]
+        path.write_text("\n".join(rows) + "\n")
+        return path
+
+    return write
 
 
-def test_detection_file_run_and_summary(tmp_path, capsys):
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=30, fps=20)
-    det = _det_file(tmp_path / "det.txt", 30)
+def test_detection_file_run_and_summary(tmp_path, capsys, synth, det_file):
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=30, fps=20)
+    det = det_file(tmp_path / "det.txt", 30)
     code, out, err = run_cli([video, "--detections", det, "-o", tmp_path / "out", "--end", "1s"], capsys)
     assert code == 0, err
     assert "done: 20 frames, 2 tracks" in out and "clip.txt, clip.jsonl, clip.mp4" in out
@@ -44,20 +49,20 @@ def test_detection_file_run_and_summary(tmp_path, capsys):
     assert summary["options"]["end"] == "1s" and summary["frames_processed"] == 20
 
 
-def test_quiet_prints_nothing(tmp_path, capsys):
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=5)
-    det = _det_file(tmp_path / "det.txt", 5)
+def test_quiet_prints_nothing(tmp_path, capsys, synth, det_file):
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=5)
+    det = det_file(tmp_path / "det.txt", 5)
     code, out, err = run_cli([video, "--detections", det, "-o", tmp_path / "o", "--quiet", "--no-video"], capsys)
     assert code == 0 and out == "" and err == ""
     assert not (tmp_path / "o" / "clip.mp4").exists()
 
 
-def test_default_detector_short_clip(tmp_path, capsys):
-    video = require(VIDEO_ROOT / "vtest.avi")
+def test_default_detector_short_clip(tmp_path, capsys, synth, shared_data):
+    video = shared_data.require(shared_data.video / "vtest.avi")
     code, out, err = run_cli([video, "--end", "15", "-o", tmp_path, "--threads", "1", "--set", "min_hits=3",
                               "--set", "motion.measurement_noise=0.1"], capsys)
     assert code == 0, err
-    assert count_video_frames(tmp_path / "vtest.mp4") == 15
+    assert synth.count_video_frames(tmp_path / "vtest.mp4") == 15
     summary = json.loads((tmp_path / "vtest.summary.json").read_text())
     assert "SSDLite" in summary["detector"] and summary["tracker_config"]["min_hits"] == 3
     assert summary["tracker_config"]["motion"]["measurement_noise"] == 0.1
@@ -84,9 +89,9 @@ def test_default_detector_short_clip(tmp_path, capsys):
     (["{video}", "--appearance", "on", "--detections", "{tmp}/det.txt", "-o", "{tmp}/o"], None),
     (["rtsp://127.0.0.1:9/none", "--timeout", "1"], "could not be opened"),
 ])
-def test_user_mistakes_exit_2_without_traceback(tmp_path, capsys, args, message):
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=5)
-    _det_file(tmp_path / "det.txt", 5)
+def test_user_mistakes_exit_2_without_traceback(tmp_path, capsys, args, message, synth, det_file):
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=5)
+    det_file(tmp_path / "det.txt", 5)
     (tmp_path / "bad.txt").write_text("1,-1,1,1,5,5,0.9\n2,-1,x,1,5,5,0.9\n")
     argv = [a.format(tmp=tmp_path, video=video) for a in args]
     code, out, err = run_cli(argv, capsys)
@@ -99,9 +104,9 @@ def test_user_mistakes_exit_2_without_traceback(tmp_path, capsys, args, message)
     assert message in err and "Traceback" not in err
 
 
-def test_outputs_never_written_onto_the_input(tmp_path, capsys):
-    video = write_synthetic_video(tmp_path / "clip.mp4", frames=5, codec="mp4v")
-    det = _det_file(tmp_path / "det.txt", 5)
+def test_outputs_never_written_onto_the_input(tmp_path, capsys, synth, det_file):
+    video = synth.write_synthetic_video(tmp_path / "clip.mp4", frames=5, codec="mp4v")
+    det = det_file(tmp_path / "det.txt", 5)
     before = video.read_bytes()
     code, _, err = run_cli([video, "--detections", det, "-o", tmp_path], capsys)
     assert code == 2 and "overwrite the input" in err
@@ -129,8 +134,8 @@ def _wait_for_progress(proc, partial: Path, min_lines: int = 5, timeout: float =
 
 
 @pytest.mark.parametrize("sig,code,status", [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")])
-def test_interrupt_finishes_valid_playable_files(tmp_path, sig, code, status):
-    video = require(VIDEO_ROOT / "vtest.avi")
+def test_interrupt_finishes_valid_playable_files(tmp_path, sig, code, status, synth, shared_data):
+    video = shared_data.require(shared_data.video / "vtest.avi")
     out = tmp_path / "out"
     proc = _start([video, "-o", out, "--threads", "1", "--quiet"], cwd=tmp_path)
     _wait_for_progress(proc, out / "vtest.jsonl.partial")
@@ -148,11 +153,11 @@ def test_interrupt_finishes_valid_playable_files(tmp_path, sig, code, status):
     assert len(lines) == n and json.loads(lines[-1])["frame"] == n
     table = read_mot_file(out / "vtest.txt", "result")
     assert table.frames.max(initial=0) <= n
-    assert count_video_frames(out / "vtest.mp4") == n
+    assert synth.count_video_frames(out / "vtest.mp4") == n
 
 
-def test_sigkill_leaves_only_partial_files_of_whole_lines(tmp_path):
-    video = require(VIDEO_ROOT / "vtest.avi")
+def test_sigkill_leaves_only_partial_files_of_whole_lines(tmp_path, shared_data):
+    video = shared_data.require(shared_data.video / "vtest.avi")
     out = tmp_path / "out"
     proc = _start([video, "-o", out, "--threads", "1", "--quiet"], cwd=tmp_path)
     _wait_for_progress(proc, out / "vtest.txt.partial", min_lines=3)
@@ -169,12 +174,12 @@ def test_sigkill_leaves_only_partial_files_of_whole_lines(tmp_path):
     assert all(line.count(",") == 9 for line in (out / "vtest.txt.partial").read_text().splitlines())
 
 
-def test_show_without_a_display_is_a_clear_error(tmp_path, capsys, monkeypatch):
+def test_show_without_a_display_is_a_clear_error(tmp_path, capsys, monkeypatch, synth, det_file):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setattr(sys, "platform", "linux")
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=3)
-    det = _det_file(tmp_path / "det.txt", 3)
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=3)
+    det = det_file(tmp_path / "det.txt", 3)
     code, _, err = run_cli([video, "--detections", det, "-o", tmp_path / "o", "--show"], capsys)
     assert code == 2 and "--show needs a display" in err
     assert not (tmp_path / "o").exists()
@@ -202,9 +207,9 @@ def _constant_yolov8_model(path: Path) -> Path:
     return path
 
 
-def test_onnx_detector_with_class_names_and_filter(tmp_path, capsys):
+def test_onnx_detector_with_class_names_and_filter(tmp_path, capsys, synth):
     model = _constant_yolov8_model(tmp_path / "tiny.onnx")
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=6)
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=6)
     out = tmp_path / "out"
     code, _, err = run_cli([video, "--onnx", model, "--class-names", "person,car", "--classes", "car",
                             "--score-threshold", "0.5", "-o", out, "--quiet"], capsys)

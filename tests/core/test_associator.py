@@ -203,13 +203,12 @@ def test_config_selects_the_associator():
         TrackerConfig(match_probability=0.0)
 
 
-def test_track_mot_cli_runs_the_transformer(tmp_path):
+def test_track_mot_cli_runs_the_transformer(tmp_path, shared_data):
     import subprocess
     import sys
 
-    from conftest_data import MOT_ROOT, require
 
-    seq = require(MOT_ROOT) / "TUD-Campus"
+    seq = shared_data.require(shared_data.mot) / "TUD-Campus"
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "tracker.cli", "mot", str(seq), "--output-dir", str(out),
                            "--associator", "transformer", "--quiet"], capture_output=True, text=True, timeout=300)

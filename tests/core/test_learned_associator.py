@@ -163,15 +163,14 @@ HELDOUT_HOTA_FLOOR = 47.5
 HELDOUT_IDF1_FLOOR = 56.5
 
 
-def test_default_tracker_with_heldout_weights_on_the_development_sequences(tmp_path):
+def test_default_tracker_with_heldout_weights_on_the_development_sequences(tmp_path, shared_data):
     """The issue's honest protocol: every development sequence tracked by the default tracker
     with the fold model that never saw it, scored together (counts summed)."""
-    from conftest_data import MOT_ROOT, require
     from tracker.evaluation import evaluate_folder
     from tracker.io.mot import write_mot_results
     from tracker.mot_runner import track_mot_sequence
 
-    root = require(MOT_ROOT)
+    root = shared_data.require(shared_data.mot)
     names = [n for fold in FOLDS for n in fold]
     for name in names:
         weights = heldout_weights_path(name)

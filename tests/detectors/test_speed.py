@@ -11,12 +11,12 @@ No timing here: speed is measured by benchmarks/end_to_end.py and benchmarks/det
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from conftest_data import REPO_ROOT, VIDEO_ROOT, require
 from tracker.detectors import SSDLitePersonDetector
 from tracker.detectors._runtime import nms_xyxy, ort_session
 from tracker.detectors.ssdlite import INPUT_SIZE, model_path
@@ -24,13 +24,14 @@ from tracker.io.background import SerialWorker
 from tracker.pipeline import FileRun, track
 from tracker.io.prefetch import Prefetcher
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 VTEST = REPO_ROOT / "data" / "vtest.avi"
 FRAMES = 12  # vtest frames used (every 25th of the first 300: people at several places)
 STEP = 25
 
 
-def vtest_frames(n: int = FRAMES, step: int = STEP) -> list:
-    require(VTEST)
+def vtest_frames(shared_data, n: int = FRAMES, step: int = STEP) -> list:
+    shared_data.require(VTEST)
     cap = cv2.VideoCapture(str(VTEST))
     out = []
     for i in range(n * step):
@@ -72,8 +73,8 @@ def as_rows(dets) -> np.ndarray:
     return np.concatenate([np.asarray(dets.xyxy, np.float64), np.asarray(dets.scores, np.float64)[:, None]], axis=1)
 
 
-def test_concurrent_tiles_equal_separate_runs_and_the_one_by_one_mode():
-    frames = vtest_frames()
+def test_concurrent_tiles_equal_separate_runs_and_the_one_by_one_mode(shared_data):
+    frames = vtest_frames(shared_data)
     concurrent = SSDLitePersonDetector(threads=2)  # the default: both tiles at once, 1 intra-op thread each
     assert concurrent.config.plan(2) == (2, 1)
     one_by_one = SSDLitePersonDetector(threads=2, tile_workers=1)  # the previous mode: in turn, 2 threads each
@@ -90,8 +91,8 @@ def test_concurrent_tiles_equal_separate_runs_and_the_one_by_one_mode():
     assert total >= 3 * len(frames)  # vtest has 4-8 people in view: the check is not vacuous
 
 
-def test_prefetch_keeps_frame_order_and_results():
-    require(VTEST)
+def test_prefetch_keeps_frame_order_and_results(shared_data):
+    shared_data.require(VTEST)
     calls = []
 
     class Recording(SSDLitePersonDetector):
@@ -132,8 +133,8 @@ def read_video(path) -> list:
     return frames
 
 
-def test_filerun_files_identical_with_and_without_background_threads(tmp_path):
-    video = require(VIDEO_ROOT / "TUD-Campus.mp4")
+def test_filerun_files_identical_with_and_without_background_threads(tmp_path, shared_data):
+    video = shared_data.require(shared_data.video / "TUD-Campus.mp4")
     outs = {}
     for name, prefetch, background in (("plain", 0, False), ("threaded", 2, True)):
         with FileRun(str(video), SSDLitePersonDetector(threads=2), output_dir=tmp_path / name, embedder="auto",
@@ -151,8 +152,8 @@ def test_filerun_files_identical_with_and_without_background_threads(tmp_path):
     assert all(np.array_equal(x, y) for x, y in zip(va, vb))
 
 
-def test_detector_error_reaches_the_caller_at_its_frame(tmp_path):
-    require(VTEST)
+def test_detector_error_reaches_the_caller_at_its_frame(tmp_path, shared_data):
+    shared_data.require(VTEST)
     real = SSDLitePersonDetector(threads=1)
     seen = []
 

@@ -3,15 +3,13 @@ combined over the 12 sequences, counts summed; motmetrics with our own IoU dista
 import subprocess
 import sys
 
-from conftest_data import MOT_ROOT, require
-from mot_quality import combined_mota_idf1
 
 MOTA_FLOOR = 45.0
 IDF1_FLOOR = 52.5
 
 
-def test_track_mot_cli_and_quality_gate(tmp_path):
-    root = require(MOT_ROOT)
+def test_track_mot_cli_and_quality_gate(tmp_path, shared_data, combined_mota_idf1):
+    root = shared_data.require(shared_data.mot)
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "tracker.cli", "mot", str(root), "--output-dir", str(out),
                            "--associator", "iou"], capture_output=True, text=True, timeout=600)

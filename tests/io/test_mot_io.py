@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-from conftest_data import MOT_ROOT, require
 from tracker.errors import FileFormatError, InputError
 from tracker.io.mot import (find_sequences, load_detections, read_mot_file, read_seqinfo, rescale_scores,
                             write_mot_results)
@@ -88,8 +87,8 @@ def test_write_results_atomic_and_sorted(tmp_path):
     assert t.ids.tolist() == [2, 1]
 
 
-def test_real_sequences_and_acf_scores():
-    root = require(MOT_ROOT)
+def test_real_sequences_and_acf_scores(shared_data):
+    root = shared_data.require(shared_data.mot)
     seqs = find_sequences([root])
     assert len(seqs) == 12
     info = read_seqinfo(root / "PETS09-S2L1")

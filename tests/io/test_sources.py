@@ -9,7 +9,6 @@ import time
 import numpy as np
 import pytest
 
-from test_video_support import SIZE, serve_folder, write_frame_folder, write_synthetic_video
 from tracker.errors import InputError
 from tracker.io.sources import Position, open_source, parse_position
 
@@ -37,17 +36,17 @@ def test_position_to_frames():
 
 
 # ------------------------------------------------------------------------------------ video files
-def test_video_file_frames_and_time(tmp_path):
-    path = write_synthetic_video(tmp_path / "clip.avi", frames=30, fps=20)
+def test_video_file_frames_and_time(tmp_path, synth):
+    path = synth.write_synthetic_video(tmp_path / "clip.avi", frames=30, fps=20)
     with open_source(path) as src:
         assert src.info.kind == "video" and src.info.name == "clip"
-        assert (src.info.width, src.info.height) == SIZE
+        assert (src.info.width, src.info.height) == synth.SIZE
         assert src.info.fps == 20 and src.info.fps_origin == "container"
         assert src.info.frame_count == 30 and src.expected_frames() == 30
         frames = list(src)
     assert [f.index for f in frames] == list(range(30))
     assert np.allclose([f.timestamp for f in frames], np.arange(30) / 20)
-    assert frames[0].image.shape == (SIZE[1], SIZE[0], 3) and frames[0].image.dtype == np.uint8
+    assert frames[0].image.shape == (synth.SIZE[1], synth.SIZE[0], 3) and frames[0].image.dtype == np.uint8
     assert src.end_reason == "end"
     assert frames[3].mot_frame == 4
 
@@ -60,24 +59,24 @@ def test_video_file_frames_and_time(tmp_path):
     (None, None, 7, [0, 7, 14, 21, 28]),
     ("25", None, 2, [25, 27, 29]),
 ])
-def test_video_start_end_stride(tmp_path, start, end, stride, expected):
-    path = write_synthetic_video(tmp_path / "clip.avi", frames=30, fps=20)
+def test_video_start_end_stride(tmp_path, start, end, stride, expected, synth):
+    path = synth.write_synthetic_video(tmp_path / "clip.avi", frames=30, fps=20)
     with open_source(path, start=start, end=end, stride=stride) as src:
         got = [f.index for f in src]
         assert src.expected_frames() == len(expected)
     assert got == expected
 
 
-def test_video_user_fps_overrides(tmp_path):
-    path = write_synthetic_video(tmp_path / "clip.avi", frames=5, fps=20)
+def test_video_user_fps_overrides(tmp_path, synth):
+    path = synth.write_synthetic_video(tmp_path / "clip.avi", frames=5, fps=20)
     with open_source(path, fps=10) as src:
         assert src.info.fps == 10 and src.info.fps_origin == "user"
         assert [f.timestamp for f in src] == pytest.approx([0, 0.1, 0.2, 0.3, 0.4])
         assert any("overrides" in n for n in src.info.notes)
 
 
-def test_truncated_video_is_reported(tmp_path):
-    path = write_synthetic_video(tmp_path / "clip.avi", frames=60)
+def test_truncated_video_is_reported(tmp_path, synth):
+    path = synth.write_synthetic_video(tmp_path / "clip.avi", frames=60)
     data = path.read_bytes()
     cut = tmp_path / "cut.avi"
     cut.write_bytes(data[: int(len(data) * 0.5)])
@@ -112,16 +111,16 @@ def test_empty_and_garbage_files(tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True, reason="root reads anything")
-def test_unreadable_file(tmp_path):
-    path = write_synthetic_video(tmp_path / "clip.avi", frames=3)
+def test_unreadable_file(tmp_path, synth):
+    path = synth.write_synthetic_video(tmp_path / "clip.avi", frames=3)
     path.chmod(0)
     with pytest.raises(InputError, match="permission"):
         open_source(path)
 
 
-def test_bad_options_name_the_parameter_not_a_flag(tmp_path):
+def test_bad_options_name_the_parameter_not_a_flag(tmp_path, synth):
     """The library speaks to Python callers in parameter names; only the CLI shows flags."""
-    path = write_synthetic_video(tmp_path / "clip.avi", frames=3)
+    path = synth.write_synthetic_video(tmp_path / "clip.avi", frames=3)
     cases = [(dict(stride=0), "stride", "stride must be a whole number >= 1, got 0"),
              (dict(fps=-5), "fps", "fps must be in (0, 1000] frames per second, got -5"),
              (dict(start="10", end="5"), "end", "end (5) must come after start (10)"),
@@ -139,8 +138,8 @@ def test_bad_options_name_the_parameter_not_a_flag(tmp_path):
 
 
 # ------------------------------------------------------------------------------------ folders
-def test_frame_folder_sequence(tmp_path):
-    seq = write_frame_folder(tmp_path / "SEQ-01", frames=12, fps=15)
+def test_frame_folder_sequence(tmp_path, synth):
+    seq = synth.write_frame_folder(tmp_path / "SEQ-01", frames=12, fps=15)
     for given in (seq, seq / "img1"):
         with open_source(given, start="2", end="8", stride=2) as src:
             assert src.info.kind == "frames" and src.info.name == "SEQ-01"
@@ -151,10 +150,10 @@ def test_frame_folder_sequence(tmp_path):
         assert frames[0].timestamp == pytest.approx(2 / 15)
 
 
-def test_frame_folder_natural_order_default_fps_and_bad_image(tmp_path):
+def test_frame_folder_natural_order_default_fps_and_bad_image(tmp_path, synth):
     folder = tmp_path / "shots"
     folder.mkdir()
-    src_seq = write_frame_folder(tmp_path / "tmpseq", frames=3, seqinfo=False)
+    src_seq = synth.write_frame_folder(tmp_path / "tmpseq", frames=3, seqinfo=False)
     for i, name in enumerate(["f2.png", "f10.png", "f1.png"]):
         (folder / name).write_bytes((src_seq / "img1" / f"{i + 1:06d}.png").read_bytes())
     (folder / "f3.png").write_bytes(b"not an image")
@@ -227,11 +226,11 @@ def test_missing_webcam():
         open_source(97, timeout_s=1.0)
 
 
-def test_http_stream_is_live_and_ends(tmp_path):
+def test_http_stream_is_live_and_ends(tmp_path, synth):
     """A video served over HTTP is read as a live stream: wall-clock timestamps, and the end of
     the stream is reported as 'stream ended'."""
-    write_synthetic_video(tmp_path / "clip.avi", frames=15)
-    server = serve_folder(tmp_path)
+    synth.write_synthetic_video(tmp_path / "clip.avi", frames=15)
+    server = synth.serve_folder(tmp_path)
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/clip.avi"
         with open_source(url, timeout_s=5, end="10", stride=3) as src:

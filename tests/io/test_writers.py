@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_video_support import count_video_frames, synthetic_frame
 from tracker.errors import InputError
 from tracker.io.mot import read_mot_file
 from tracker.io.writers import (
@@ -86,16 +85,16 @@ def test_jsonl_writer(tmp_path):
     assert t9["state"] == "lost" and t9["observed"] is False
 
 
-def test_video_writer_finish_decodes_every_frame(tmp_path):
+def test_video_writer_finish_decodes_every_frame(tmp_path, synth):
     final = tmp_path / "clip.mp4"
     w = VideoWriter(final, fps=10, size=(160, 120))
     assert w.partial == tmp_path / "clip.partial.mp4" and w.partial.exists()
     for i in range(12):
-        w.write(synthetic_frame(i))
+        w.write(synth.synthetic_frame(i))
     w.write(np.zeros((60, 80, 3), np.uint8))  # another size: resized to the first
     w.finish()
     assert final.exists() and not w.partial.exists()
-    assert count_video_frames(final) == 13
+    assert synth.count_video_frames(final) == 13
 
 
 def test_video_writer_bad_codec(tmp_path):
@@ -136,8 +135,8 @@ def test_id_colours_stable_and_distinct():
         assert sum(abs(x - y) for x, y in zip(a, b)) > 60  # neighbours clearly different
 
 
-def test_annotator_draws_on_a_copy_and_bounds_trails():
-    image = synthetic_frame(0)
+def test_annotator_draws_on_a_copy_and_bounds_trails(synth):
+    image = synth.synthetic_frame(0)
     before = image.copy()
     ann = Annotator(trail_frames=5)
     out = ann.draw(image, make_tracks([1, 2]), "frame 1")
@@ -152,7 +151,7 @@ def test_annotator_draws_on_a_copy_and_bounds_trails():
     assert ann.trail_count == 1  # tracks no longer drawn are forgotten
 
 
-def test_annotator_draws_lost_tracks_and_no_trails():
+def test_annotator_draws_lost_tracks_and_no_trails(synth):
     ann = Annotator(trail_frames=0)
-    out = ann.draw(synthetic_frame(0), make_tracks([3], lost={3}))
+    out = ann.draw(synth.synthetic_frame(0), make_tracks([3], lost={3}))
     assert out.dtype == np.uint8 and ann.trail_count == 0

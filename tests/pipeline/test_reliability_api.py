@@ -12,8 +12,6 @@ import time
 import numpy as np
 import pytest
 
-from test_reliability_support import whole_lines
-from test_video_support import square_detector, synthetic_frame
 from tracker import Detections, Tracker, TrackerConfig
 from tracker.io import writers
 from tracker.io.writers import MotWriter, OutputError, partial_text_path
@@ -83,25 +81,25 @@ def test_bad_image_size(size):
         Tracker().update(Detections.empty(), image_size=size)
 
 
-def test_bad_frames_through_track_are_value_errors():
-    frames = [synthetic_frame(0), np.zeros((120, 160), np.uint8)]
-    results = track(frames, detector=square_detector)
+def test_bad_frames_through_track_are_value_errors(synth):
+    frames = [synth.synthetic_frame(0), np.zeros((120, 160), np.uint8)]
+    results = track(frames, detector=synth.square_detector)
     next(results)
     with pytest.raises(ValueError, match="shape"):
         next(results)
 
 
 # ------------------------------------------------------------------------------------ rules
-def test_empty_detections_in_every_form():
+def test_empty_detections_in_every_form(synth):
     tracker = Tracker(TrackerConfig(min_hits=1, output_lost_s=1.0))
     tracker.update(Detections(boxes([0, 0, 10, 20])), timestamp=0.0)
     for i, empty in enumerate([Detections.empty(), Detections(np.zeros((0, 4))), Detections(np.zeros(0)),
                                Detections([]), Detections.empty(8)]):
-        out = tracker.update(empty, frame=synthetic_frame(0), timestamp=0.1 * (i + 1))
+        out = tracker.update(empty, frame=synth.synthetic_frame(0), timestamp=0.1 * (i + 1))
         assert isinstance(out, Tracks) and (len(out) == 0 or not out.observed.any())
 
 
-def test_boxes_outside_the_frame_with_the_embedder(embedder):
+def test_boxes_outside_the_frame_with_the_embedder(embedder, synth):
     """Rule: ``Tracker.update`` takes any finite box (it does not know the image edges); the
     embedder clips crops to the frame and still answers for a box entirely outside it (a
     one-pixel patch at the edge). The video pipeline clips a callable detector's boxes and
@@ -109,9 +107,9 @@ def test_boxes_outside_the_frame_with_the_embedder(embedder):
     tracker = Tracker(video_config(min_hits=1, appearance_weight=VIDEO_APPEARANCE_WEIGHT), embedder=embedder.embed)
     outside = boxes([-50, -80, -10, -5], [400, 300, 480, 460], [150, 100, 200, 200], [20, 20, 60, 100])
     for t in range(4):
-        out = tracker.update(Detections(outside + t, np.full(4, 0.9)), frame=synthetic_frame(t), timestamp=t / 10)
+        out = tracker.update(Detections(outside + t, np.full(4, 0.9)), frame=synth.synthetic_frame(t), timestamp=t / 10)
         assert len(out) == 4 and len(set(out.track_ids.tolist())) == 4
-    emb = embedder.embed(synthetic_frame(0), outside)
+    emb = embedder.embed(synth.synthetic_frame(0), outside)
     assert emb.shape == (4, embedder.dim) and np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-4)
     clipped = Detections(outside).clip_to(160, 120)
     assert clipped.index.tolist() == [2, 3]  # the two boxes entirely outside are dropped
@@ -211,7 +209,7 @@ def _tracks(i, n=3):
                   np.full(n, 1, np.int8), i, i / 10)
 
 
-def test_interrupted_write_is_cut_back_to_whole_lines_and_retried(tmp_path, monkeypatch):
+def test_interrupted_write_is_cut_back_to_whole_lines_and_retried(tmp_path, monkeypatch, whole_lines):
     """A ``KeyboardInterrupt`` (or any exception) in the middle of a flush: the part of a line
     already written is cut off, the lines stay buffered, and the next flush writes them whole."""
     w = MotWriter(tmp_path / "r.txt", flush_every_s=3600)
@@ -237,7 +235,7 @@ def test_interrupted_write_is_cut_back_to_whole_lines_and_retried(tmp_path, monk
     assert len(lines) == 6 and len(set(lines)) == 6
 
 
-def test_disk_full_during_a_flush_is_an_output_error_with_whole_lines(tmp_path, monkeypatch):
+def test_disk_full_during_a_flush_is_an_output_error_with_whole_lines(tmp_path, monkeypatch, whole_lines):
     w = MotWriter(tmp_path / "r.txt", flush_every_s=0.0)
     w.write(1, _tracks(1))
     real = os.write

@@ -8,8 +8,6 @@ import json
 
 import pytest
 
-from conftest_data import VIDEO_ROOT, require
-from test_video_support import count_video_frames
 from tracker import cli
 from tracker.evaluation import evaluate_files
 
@@ -19,9 +17,9 @@ VTEST_FPS = 10.0
 
 
 @pytest.mark.slow
-def test_track_vtest_end_to_end_hota(tmp_path, capsys):
-    video = require(VIDEO_ROOT / "vtest.avi")
-    gt = require(VIDEO_ROOT / "vtest.gt.txt")
+def test_track_vtest_end_to_end_hota(tmp_path, capsys, synth, shared_data):
+    video = shared_data.require(shared_data.video / "vtest.avi")
+    gt = shared_data.require(shared_data.video / "vtest.gt.txt")
     out = tmp_path / "out"
     code = cli.main([str(video), "--output-dir", str(out)])
     stdout, stderr = capsys.readouterr()
@@ -35,4 +33,4 @@ def test_track_vtest_end_to_end_hota(tmp_path, capsys):
     print(f"\nvtest.avi end to end: HOTA {100 * metrics['HOTA']:.1f}, MOTA {100 * metrics['MOTA']:.1f}, "
           f"IDF1 {100 * metrics['IDF1']:.1f}, {summary['frames_per_second']:.1f} frames/s")
     assert metrics["HOTA"] >= HOTA_FLOOR, metrics
-    assert count_video_frames(out / "vtest.mp4") == VTEST_FRAMES
+    assert synth.count_video_frames(out / "vtest.mp4") == VTEST_FRAMES

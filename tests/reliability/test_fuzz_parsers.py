@@ -4,8 +4,6 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest_data import MOT_ROOT, require
-from test_reliability_support import mutate_lines
 from tracker.config import TrackerConfig
 from tracker.errors import InputError
 from tracker.io.mot import load_detections, read_mot_file, read_seqinfo
@@ -34,8 +32,8 @@ def test_random_text_in_gt_and_result_files(tmp_path_factory, text):
             assert str(path) in str(exc)
 
 
-def test_mutations_of_a_real_file(tmp_path):
-    src = require(MOT_ROOT / "TUD-Campus" / "det" / "det.txt")
+def test_mutations_of_a_real_file(tmp_path, shared_data, mutate_lines):
+    src = shared_data.require(shared_data.mot / "TUD-Campus" / "det" / "det.txt")
     text = src.read_text()
     rng = random.Random(0)
     errors = 0

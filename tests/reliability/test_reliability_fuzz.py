@@ -17,9 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest_data import MOT_ROOT, require
-from test_reliability_support import mutate_lines
-from test_video_support import SQUARE, square_positions, write_synthetic_video
 from tracker.errors import FileFormatError, InputError
 from tracker.io.mot import load_detections, read_mot_file, read_seqinfo
 from tracker.io.sources import parse_position
@@ -141,8 +138,8 @@ def test_random_bytes_in_seqinfo(tmp_path_factory, data):
         pass
 
 
-def test_mutations_of_real_gt_files(tmp_path):
-    src = require(MOT_ROOT / "TUD-Campus" / "gt" / "gt.txt")
+def test_mutations_of_real_gt_files(tmp_path, shared_data, mutate_lines):
+    src = shared_data.require(shared_data.mot / "TUD-Campus" / "gt" / "gt.txt")
     text = src.read_text()
     rng = random.Random(1)
     errors = 0
@@ -159,8 +156,8 @@ def test_mutations_of_real_gt_files(tmp_path):
     assert errors > 0
 
 
-def test_mutations_of_real_seqinfo_files(tmp_path):
-    srcs = sorted(require(MOT_ROOT).glob("*/seqinfo.ini"))
+def test_mutations_of_real_seqinfo_files(tmp_path, shared_data, mutate_lines):
+    srcs = sorted(shared_data.require(shared_data.mot).glob("*/seqinfo.ini"))
     rng = random.Random(2)
     outcomes = set()
     for trial in range(150):
@@ -176,14 +173,13 @@ def test_mutations_of_real_seqinfo_files(tmp_path):
     assert outcomes == {"ok", "error"}
 
 
-def test_mutated_detection_files_through_the_cli(tmp_path, capsys):
+def test_mutated_detection_files_through_the_cli(tmp_path, capsys, synth, mutate_lines):
     """A malformed detection file given to ``track``: exit 2 with ``file:line``, never a
     traceback; a valid one (after a harmless mutation) runs."""
-    from test_video_support import SQUARE, square_positions, write_synthetic_video
     from tracker import cli
 
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=6)
-    rows = "\n".join(f"{i + 1},-1,{x},{y},{SQUARE},{SQUARE},0.9" for i in range(6) for x, y in square_positions(i))
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=6)
+    rows = "\n".join(f"{i + 1},-1,{x},{y},{synth.SQUARE},{synth.SQUARE},0.9" for i in range(6) for x, y in synth.square_positions(i))
     rng = random.Random(3)
     codes = set()
     for trial in range(25):
@@ -241,18 +237,18 @@ FUZZ_VALUE = st.one_of(st.sampled_from(HUGE + ODD + PATH_LIKE),
                        st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=8))
 
 
-def _sandbox(root: Path) -> dict:
+def _sandbox(root: Path, synth) -> dict:
     """Tiny real inputs under ``root/inputs``; the commands run from ``root/work``."""
     inputs = root / "inputs"
     inputs.mkdir(parents=True)
     (root / "work").mkdir()
     os.mkfifo(root / "work" / SANDBOX_FIFO)
-    video = write_synthetic_video(inputs / "v.avi", frames=6, fps=10.0)
-    rows = [(i + 1, k + 1, x, y) for i in range(6) for k, (x, y) in enumerate(square_positions(i))]
+    video = synth.write_synthetic_video(inputs / "v.avi", frames=6, fps=10.0)
+    rows = [(i + 1, k + 1, x, y) for i in range(6) for k, (x, y) in enumerate(synth.square_positions(i))]
     det = inputs / "det.txt"
-    det.write_text("".join(f"{f},-1,{x},{y},{SQUARE},{SQUARE},0.9\n" for f, _, x, y in rows))
+    det.write_text("".join(f"{f},-1,{x},{y},{synth.SQUARE},{synth.SQUARE},0.9\n" for f, _, x, y in rows))
     gt = inputs / "gt.txt"
-    gt.write_text("".join(f"{f},{k},{x},{y},{SQUARE},{SQUARE},1,-1,-1,-1\n" for f, k, x, y in rows))
+    gt.write_text("".join(f"{f},{k},{x},{y},{synth.SQUARE},{synth.SQUARE},1,-1,-1,-1\n" for f, k, x, y in rows))
     seq = inputs / "mot" / "SEQ"
     (seq / "det").mkdir(parents=True)
     (seq / "gt").mkdir()
@@ -349,10 +345,10 @@ FUZZ_DERANDOMIZE = "FUZZ_EXAMPLES" not in os.environ
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_random_option_values_through_every_subcommand(tmp_path, monkeypatch, capsys, command):
+def test_random_option_values_through_every_subcommand(tmp_path, monkeypatch, capsys, command, synth):
     from tracker import cli
 
-    base = _sandbox(tmp_path)[command]
+    base = _sandbox(tmp_path, synth)[command]
     options = _options(command)
     work = tmp_path / "work"
     monkeypatch.chdir(work)

@@ -18,8 +18,6 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest_data import MOT_ROOT, require
-from test_video_support import SQUARE, square_detector, square_positions, write_frame_folder, write_synthetic_video
 import tracker
 from tracker import Detections, Tracker, TrackerConfig, cli, exit_codes
 from tracker.errors import FileFormatError, InputError
@@ -45,19 +43,26 @@ def assert_one_line_error(code, err, *needles):
         assert needle in lines[0], lines[0]
 
 
-def det_file(path: Path, frames: int) -> Path:
-    rows = [f"{i + 1},-1,{x},{y},{SQUARE},{SQUARE},0.9" for i in range(frames) for x, y in square_positions(i)]
-    path.write_text("\n".join(rows) + "\n")
-    return path
+@pytest.fixture
+def det_file(synth):
+    """``det_file(path, frames)``: the squares' detections of the first ``frames`` frames."""
+
+    def write(path: Path, frames: int) -> Path:
+        rows = [f"{i + 1},-1,{x},{y},{synth.SQUARE},{synth.SQUARE},0.9"
+                for i in range(frames) for x, y in synth.square_positions(i)]
+        path.write_text("\n".join(rows) + "\n")
+        return path
+
+    return write
 
 
 @pytest.fixture
-def video(tmp_path):
-    return write_synthetic_video(tmp_path / "v.avi", frames=5, fps=FPS)
+def video(tmp_path, synth):
+    return synth.write_synthetic_video(tmp_path / "v.avi", frames=5, fps=FPS)
 
 
 @pytest.fixture
-def dets(tmp_path):
+def dets(tmp_path, det_file):
     return det_file(tmp_path / "det.txt", 5)
 
 
@@ -228,8 +233,8 @@ def test_no_frame_in_range_is_a_warning_with_exit_3(video, dets, tmp_path, capsy
     assert summary["frames_processed"] == 0
 
 
-def test_frame_folder_whose_first_image_is_unreadable(tmp_path, capsys):
-    seq = write_frame_folder(tmp_path / "seq", frames=6, fps=FPS)
+def test_frame_folder_whose_first_image_is_unreadable(tmp_path, capsys, synth, det_file):
+    seq = synth.write_frame_folder(tmp_path / "seq", frames=6, fps=FPS)
     (seq / "img1" / "000001.png").write_bytes(b"not a png")
     dets = det_file(tmp_path / "det.txt", 6)
     out = tmp_path / "out"
@@ -337,7 +342,7 @@ def test_result_ids_are_parsed_as_integers(tmp_path, capsys):
             read_mot_file(over, "result")
 
 
-def test_garbage_weights_file_is_one_safe_line(video, tmp_path, capsys):
+def test_garbage_weights_file_is_one_safe_line(video, tmp_path, capsys, synth):
     from tracker.association.transformer import load_weights as load_associator
     from tracker.embedding.inference import load_weights as load_embedder
 
@@ -350,8 +355,8 @@ def test_garbage_weights_file_is_one_safe_line(video, tmp_path, capsys):
         assert "not an identitrack weights file" in message and "\n" not in message
         assert "weights_only" not in message and "pickle" not in message.lower()
     gt = tmp_path / "gt.txt"
-    gt.write_text("".join(f"{i + 1},{k + 1},{x},{y},{SQUARE},{SQUARE},1,-1,-1,-1\n"
-                          for i in range(5) for k, (x, y) in enumerate(square_positions(i))))
+    gt.write_text("".join(f"{i + 1},{k + 1},{x},{y},{synth.SQUARE},{synth.SQUARE},1,-1,-1,-1\n"
+                          for i in range(5) for k, (x, y) in enumerate(synth.square_positions(i))))
     code, _, err = run_cli(["embed-eval", video, "--gt", gt, "--step", "1", "--weights", junk], capsys)
     assert_one_line_error(code, err, "not an identitrack weights file")
     assert "weights_only" not in err
@@ -409,8 +414,8 @@ def test_timestamp_jump_of_1e200_seconds(associator):
     assert len(ids) == 2
 
 
-def test_bytes_path_is_a_path_not_frames(video):
-    results = list(tracker.track(os.fsencode(str(video)), detector=square_detector))
+def test_bytes_path_is_a_path_not_frames(video, synth):
+    results = list(tracker.track(os.fsencode(str(video)), detector=synth.square_detector))
     assert [r.frame_index for r in results] == [0, 1, 2, 3, 4]
 
 
@@ -420,6 +425,6 @@ def test_detector_returning_a_string(video):
 
 
 @pytest.mark.parametrize("index", [2 ** 80, -1])
-def test_webcam_index_out_of_range_in_the_api(index):
+def test_webcam_index_out_of_range_in_the_api(index, synth):
     with pytest.raises(InputError, match=r"webcam index must be in \[0, 9999\]"):
-        list(tracker.track(index, detector=square_detector))
+        list(tracker.track(index, detector=synth.square_detector))

@@ -17,8 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_reliability_support import tiny_tmpfs, wait_for, whole_lines
-from test_video_support import SQUARE, square_detector, square_positions, synthetic_frame, write_synthetic_video
 from tracker import cli, exit_codes
 from tracker.errors import InputError
 from tracker.io.writers import JsonlWriter, MotWriter
@@ -60,8 +58,15 @@ def assert_unchanged(before: dict) -> None:
         assert path.read_bytes() == data, f"{path} was overwritten"
 
 
-def det_rows(frames: int) -> str:
-    return "".join(f"{i + 1},-1,{x},{y},{SQUARE},{SQUARE},0.9\n" for i in range(frames) for x, y in square_positions(i))
+@pytest.fixture
+def det_rows(synth):
+    """``det_rows(frames)``: the text of a detection file of the squares' first ``frames`` frames."""
+
+    def rows(frames: int) -> str:
+        return "".join(f"{i + 1},-1,{x},{y},{synth.SQUARE},{synth.SQUARE},0.9\n"
+                       for i in range(frames) for x, y in synth.square_positions(i))
+
+    return rows
 
 
 def make_sequence(root: Path, folder: str, name: str = None, frames: int = 6) -> Path:
@@ -80,12 +85,18 @@ def make_sequence(root: Path, folder: str, name: str = None, frames: int = 6) ->
     return seq
 
 
-def video_with_detections(folder: Path, frames: int):
-    folder.mkdir(parents=True, exist_ok=True)
-    video = write_synthetic_video(folder / "clip.avi", frames=frames)
-    det = folder / "det.txt"
-    det.write_text(det_rows(frames))
-    return video, det
+@pytest.fixture
+def video_with_detections(synth, det_rows):
+    """``video_with_detections(folder, frames)``: ``folder/clip.avi`` and its ``folder/det.txt``."""
+
+    def make(folder: Path, frames: int):
+        folder.mkdir(parents=True, exist_ok=True)
+        video = synth.write_synthetic_video(folder / "clip.avi", frames=frames)
+        det = folder / "det.txt"
+        det.write_text(det_rows(frames))
+        return video, det
+
+    return make
 
 
 def track_process(video: Path, det: Path, out: Path, *extra) -> subprocess.Popen:
@@ -121,12 +132,16 @@ def blocked_on_a_lock() -> bool:
         return True
 
 
-def jsonl_frames(path: Path) -> list:
-    return [json.loads(line)["frame"] for line in whole_lines(path)]
+@pytest.fixture
+def jsonl_frames(whole_lines):
+    """``jsonl_frames(path)``: the frame numbers of a JSON-lines file (whole lines only)."""
+    return lambda path: [json.loads(line)["frame"] for line in whole_lines(path)]
 
 
-def mot_frames(path: Path) -> list:
-    return sorted({int(line.split(",")[0]) for line in whole_lines(path)})
+@pytest.fixture
+def mot_frames(whole_lines):
+    """``mot_frames(path)``: the sorted frame numbers of a MOT file (whole lines only)."""
+    return lambda path: sorted({int(line.split(",")[0]) for line in whole_lines(path)})
 
 
 # ------------------------------------------------------------------------------------ the rule
@@ -173,11 +188,11 @@ def test_eval_json_never_overwrites_gt_or_results(tmp_path, capsys, target):
     assert_unchanged(before)
 
 
-def test_embed_eval_json_never_overwrites_its_gt(tmp_path, capsys):
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=10)
+def test_embed_eval_json_never_overwrites_its_gt(tmp_path, capsys, synth):
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=10)
     gt = tmp_path / "gt.txt"
-    gt.write_text("".join(f"{i + 1},{k + 1},{x},{y},{SQUARE},{SQUARE},1,1,1\n"
-                          for i in range(10) for k, (x, y) in enumerate(square_positions(i))))
+    gt.write_text("".join(f"{i + 1},{k + 1},{x},{y},{synth.SQUARE},{synth.SQUARE},1,1,1\n"
+                          for i in range(10) for k, (x, y) in enumerate(synth.square_positions(i))))
     before = snapshot(gt)
     code, _, err = run_cli(["embed-eval", video, "--gt", gt, "--json", gt, "--no-probe", "--no-random", "--step", "5",
                             "--threads", "1"], capsys)
@@ -185,17 +200,17 @@ def test_embed_eval_json_never_overwrites_its_gt(tmp_path, capsys):
     assert_unchanged(before)
 
 
-def test_embed_eval_record_never_overwrites_an_input_beside_the_weights(tmp_path, capsys):
+def test_embed_eval_record_never_overwrites_an_input_beside_the_weights(tmp_path, capsys, synth):
     """``--record`` updates ``W.pt`` (on purpose) and rewrites ``W.json`` beside it: here the gt."""
     from tracker.embedding.inference import save_weights
     from tracker.embedding.model import EncoderConfig, PatchEncoder
 
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=10)
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=10)
     weights = tmp_path / "w.pt"
     save_weights(weights, PatchEncoder(EncoderConfig()).eval(), {})
     gt = tmp_path / "w.json"
-    gt.write_text("".join(f"{i + 1},{k + 1},{x},{y},{SQUARE},{SQUARE},1,1,1\n"
-                          for i in range(10) for k, (x, y) in enumerate(square_positions(i))))
+    gt.write_text("".join(f"{i + 1},{k + 1},{x},{y},{synth.SQUARE},{synth.SQUARE},1,1,1\n"
+                          for i in range(10) for k, (x, y) in enumerate(synth.square_positions(i))))
     before = snapshot(gt, weights)
     code, _, err = run_cli(["embed-eval", video, "--gt", gt, "--weights", weights, "--record", "--no-probe",
                             "--no-random", "--step", "5", "--threads", "1"], capsys)
@@ -276,9 +291,9 @@ def test_bench_seqinfo_name_never_names_a_path(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------------------------ 1. train
-def test_train_metadata_never_overwrites_an_input_json(tmp_path, capsys):
+def test_train_metadata_never_overwrites_an_input_json(tmp_path, capsys, synth, det_rows):
     """``--output X.pt`` writes ``X.json`` beside it: a detection file named X.json is an input."""
-    video = write_synthetic_video(tmp_path / "clip.avi", frames=12)
+    video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=12)
     det = tmp_path / "w.json"
     det.write_text(det_rows(12))
     before = snapshot(det, video)
@@ -306,7 +321,7 @@ def test_train_associator_never_writes_into_the_package_or_onto_an_input(tmp_pat
 
 
 # ------------------------------------------------------------------------------------ 2. locks
-def test_second_run_into_the_same_folder_is_refused_naming_the_holder(tmp_path):
+def test_second_run_into_the_same_folder_is_refused_naming_the_holder(tmp_path, wait_for, video_with_detections, jsonl_frames):
     """A real first run, stopped (SIGSTOP) while it holds its lock: the second run exits 2 with
     the folder and the holder's pid; the first then finishes with its own results."""
     video_a, det_a = video_with_detections(tmp_path / "a", FIRST_RUN_FRAMES)
@@ -330,7 +345,7 @@ def test_second_run_into_the_same_folder_is_refused_naming_the_holder(tmp_path):
     assert not (out / ".clip.lock").exists()
 
 
-def test_wait_runs_after_the_first_and_each_file_is_whole(tmp_path):
+def test_wait_runs_after_the_first_and_each_file_is_whole(tmp_path, wait_for, video_with_detections, jsonl_frames, mot_frames):
     """The case of the issue (a long and a 40-frame run into one folder), with --wait: the
     second waits for the first; the final files are the second run's, whole."""
     video_a, det_a = video_with_detections(tmp_path / "a", FIRST_RUN_FRAMES)
@@ -356,7 +371,7 @@ def test_wait_runs_after_the_first_and_each_file_is_whole(tmp_path):
     assert not list(out.glob("*.partial"))
 
 
-def test_lock_of_a_killed_run_is_taken_over(tmp_path, capsys):
+def test_lock_of_a_killed_run_is_taken_over(tmp_path, capsys, wait_for, video_with_detections, jsonl_frames):
     """SIGKILL leaves the lock file behind; the kernel released the flock: the next run goes on."""
     video, det = video_with_detections(tmp_path / "a", FIRST_RUN_FRAMES)
     out = tmp_path / "out"
@@ -371,7 +386,7 @@ def test_lock_of_a_killed_run_is_taken_over(tmp_path, capsys):
     assert jsonl_frames(out / "clip.jsonl") == list(range(1, FIRST_RUN_FRAMES + 1))
 
 
-def test_file_run_api_refuses_or_waits(tmp_path):
+def test_file_run_api_refuses_or_waits(tmp_path, synth, jsonl_frames):
     """The Python API: ``FileRun`` raises ``OutputBusyError`` (an ``InputError``) while another
     process holds the stem's lock, before creating any file."""
     from tracker.io.output_lock import OutputBusyError
@@ -380,15 +395,15 @@ def test_file_run_api_refuses_or_waits(tmp_path):
     out.mkdir()
     holder = hold_lock_process(out, "frames")
     try:
-        frames = (synthetic_frame(i) for i in range(5))
+        frames = (synth.synthetic_frame(i) for i in range(5))
         with pytest.raises(OutputBusyError, match=rf"another track run \(pid {holder.pid}\)"):
-            FileRun(IterableSource(frames, fps=10), square_detector, output_dir=out, video=False)
+            FileRun(IterableSource(frames, fps=10), synth.square_detector, output_dir=out, video=False)
         assert sorted(p.name for p in out.iterdir()) == [".frames.lock"]
     finally:
         holder.stdin.close()
         holder.wait(timeout=60)
-    frames = (synthetic_frame(i) for i in range(5))
-    with FileRun(IterableSource(frames, fps=10), square_detector, output_dir=out, video=False, wait=True) as run:
+    frames = (synth.synthetic_frame(i) for i in range(5))
+    with FileRun(IterableSource(frames, fps=10), synth.square_detector, output_dir=out, video=False, wait=True) as run:
         for _ in run:
             pass
     assert run.summary["completed"] and jsonl_frames(out / "frames.jsonl") == [1, 2, 3, 4, 5]
@@ -422,7 +437,7 @@ def _tracks(i: int, n: int = 2) -> Tracks:
                   np.full(n, 1, np.int8), i, i / 10)
 
 
-def test_a_frame_goes_to_every_text_file_or_to_none(tmp_path):
+def test_a_frame_goes_to_every_text_file_or_to_none(tmp_path, jsonl_frames, mot_frames):
     """Writer level: the JSONL file starts failing (its descriptor now points at /dev/full, a
     real ENOSPC); the frame whose JSONL write failed is not left in the MOT file either."""
     from tracker.io.writers import FrameSinks
@@ -443,12 +458,12 @@ def test_a_frame_goes_to_every_text_file_or_to_none(tmp_path):
     assert sinks.frames_in_files == 3
 
 
-def test_output_error_leaves_partials_and_summary_agreeing(tmp_path):
+def test_output_error_leaves_partials_and_summary_agreeing(tmp_path, synth, jsonl_frames, mot_frames):
     """FileRun: after an output error the .txt.partial, the .jsonl.partial and the summary
     agree on the frames written (the .txt used to hold one frame more)."""
     out = tmp_path / "out"
-    frames = (synthetic_frame(i) for i in range(20))
-    run = FileRun(IterableSource(frames, fps=10), square_detector, output_dir=out, video=False, flush_every_s=0.0)
+    frames = (synth.synthetic_frame(i) for i in range(20))
+    run = FileRun(IterableSource(frames, fps=10), synth.square_detector, output_dir=out, video=False, flush_every_s=0.0)
     with pytest.raises(InputError, match="No space left on device"):
         with run:
             for result in run:
@@ -464,7 +479,7 @@ def test_output_error_leaves_partials_and_summary_agreeing(tmp_path):
     assert summary["frames_processed"] == summary["frames_in_files"] == len(written)
 
 
-def test_really_full_disk_leaves_partials_and_summary_agreeing(tmp_path, capsys):
+def test_really_full_disk_leaves_partials_and_summary_agreeing(tmp_path, capsys, tiny_tmpfs, video_with_detections, jsonl_frames, mot_frames):
     """The same through ``track`` on a real full tmpfs (skipped where mounting is not allowed)."""
     video, det = video_with_detections(tmp_path / "in", 400)
     with tiny_tmpfs(tmp_path / "small", size="64k") as small:

@@ -6,7 +6,6 @@ import sys
 import numpy as np
 import pytest
 
-from conftest_data import MOT_ROOT, require
 from tracker import Detections
 from tracker.config import TrackerConfig
 from tracker.io.mot import MotTable
@@ -49,8 +48,8 @@ def test_folds_cover_every_sequence_once_and_keep_pets_alone_with_its_copy():
     assert fold_of("PETS09-S2L1") >= 0 and fold_of("vtest") == -1
 
 
-def test_simulation_records_labelled_problems():
-    seq = load_sequence(require(MOT_ROOT) / "TUD-Campus")
+def test_simulation_records_labelled_problems(shared_data):
+    seq = load_sequence(shared_data.require(shared_data.mot) / "TUD-Campus")
     problems = simulate(seq, TrackerConfig(), Variant(stride=2, drop=0.1, seed=1))
     assert problems
     p = max(problems, key=lambda q: len(q.track_ids) * len(q.det_ids))
@@ -64,10 +63,10 @@ def test_simulation_records_labelled_problems():
 
 
 @pytest.mark.slow
-def test_train_associator_command_writes_loadable_weights(tmp_path):
+def test_train_associator_command_writes_loadable_weights(tmp_path, shared_data):
     root = tmp_path / "mot"
     root.mkdir()
-    (root / "TUD-Campus").symlink_to(require(MOT_ROOT) / "TUD-Campus")
+    (root / "TUD-Campus").symlink_to(shared_data.require(shared_data.mot) / "TUD-Campus")
     out = tmp_path / "w" / "assoc.npz"
     proc = subprocess.run([sys.executable, "-m", "tracker.cli", "train-associator", "--mot-root", str(root),
                            "--output", str(out), "--epochs", "1"], capture_output=True, text=True, timeout=600)
