@@ -147,7 +147,7 @@ def _main(argv: List[str]) -> int:
         where = f"{exc.filename}: " if exc.filename is not None else ""
         print(f"{prog}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return exit_codes.BAD_INPUT
-    except Exception:  # an internal error: show the traceback, it is a bug report
+    except Exception:  # noqa: BLE001 - an internal error: show the traceback, it is a bug report
         traceback.print_exc()
         print(f"{prog}: internal error (please report it with the traceback above)", file=sys.stderr)
         return exit_codes.INTERNAL_ERROR

@@ -93,7 +93,8 @@ class ConfigBase:
     def replace(self: T, **changes: Any) -> T:
         unknown = sorted(set(changes) - set(self.field_names()))
         if unknown:
-            raise ValueError(f"unknown {type(self).__name__} key(s) {unknown}; valid keys: {sorted(self.field_names())}")
+            raise ValueError(f"unknown {type(self).__name__} key(s) {unknown}; "
+                             f"valid keys: {sorted(self.field_names())}")
         return dataclasses.replace(self, **changes)
 
     def with_overrides(self: T, overrides: Mapping[str, Any]) -> T:

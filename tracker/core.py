@@ -104,7 +104,8 @@ def _image_size(value) -> tuple:
         width, height = float(width), float(height)
     except (TypeError, ValueError, OverflowError):
         raise bad from None
-    if not (np.isfinite(width) and np.isfinite(height) and 0 < width <= MAX_IMAGE_SIDE and 0 < height <= MAX_IMAGE_SIDE):
+    if not (np.isfinite(width) and np.isfinite(height)
+            and 0 < width <= MAX_IMAGE_SIDE and 0 < height <= MAX_IMAGE_SIDE):
         raise bad
     return int(width), int(height)
 
@@ -343,7 +344,8 @@ class Tracker:
     def _report(self, now: float) -> Tracks:
         cfg = self.config
         shown = [t for t in self._tracks if t.track_id > 0 and t.state != TrackState.REMOVED and (
-            t.observed or (t.state == TrackState.LOST and cfg.output_lost_s > 0 and now - t.last_seen <= cfg.output_lost_s))]
+            t.observed or (t.state == TrackState.LOST and cfg.output_lost_s > 0
+                           and now - t.last_seen <= cfg.output_lost_s))]
         if not shown:
             return Tracks.empty(self._frame_index, now)
         boxes = [t.reported_xyxy if cfg.report_detection_box else t.xyxy for t in shown]

@@ -111,7 +111,8 @@ class Detections:
         if wide.ndim != 2 or wide.shape[1] != 4:
             raise InputError(f"Detections.xyxy must have shape (N, 4), got {wide.shape}")
         n = len(wide)
-        scores = np.ones(n, np.float64) if self.scores is None else _numbers(self.scores, "scores", np.float64).reshape(-1)
+        scores = (np.ones(n, np.float64) if self.scores is None
+                  else _numbers(self.scores, "scores", np.float64).reshape(-1))
         class_ids = _class_ids(self.class_ids, n)
         index = np.arange(n, dtype=np.int64) if self.index is None else np.array(self.index, copy=True).reshape(-1)
         for name, arr in (("scores", scores), ("class_ids", class_ids), ("index", index)):
@@ -226,7 +227,8 @@ class Detections:
         try:
             import supervision as sv
         except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("to_supervision needs the optional package 'supervision' (pip install supervision)") from exc
+            raise ImportError("to_supervision needs the optional package 'supervision' "
+                              "(pip install supervision)") from exc
         return sv.Detections(
             xyxy=self.xyxy.astype(np.float32),
             confidence=self.scores.astype(np.float32),

@@ -95,7 +95,8 @@ def project(mean: np.ndarray, cov: np.ndarray, cfg: MotionConfig) -> Tuple[np.nd
     return mean[..., :4].copy(), s
 
 
-def update(mean: np.ndarray, cov: np.ndarray, measurement: np.ndarray, cfg: MotionConfig) -> Tuple[np.ndarray, np.ndarray]:
+def update(mean: np.ndarray, cov: np.ndarray, measurement: np.ndarray,
+           cfg: MotionConfig) -> Tuple[np.ndarray, np.ndarray]:
     """Correct (…, 8)/(…, 8, 8) with a (…, 4) ``cx, cy, w, h`` measurement; new arrays."""
     z = np.asarray(measurement, dtype=np.float64)
     z_pred, s = project(mean, cov, cfg)

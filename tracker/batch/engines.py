@@ -272,7 +272,8 @@ def import_ray():
     try:
         import ray
     except ImportError:
-        raise InputError("engine ray needs Ray: pip install 'identitrack[ray]' (or pip install ray)", "engine") from None
+        raise InputError("engine ray needs Ray: pip install 'identitrack[ray]' (or pip install ray)",
+                         "engine") from None
     return ray
 
 

@@ -294,8 +294,8 @@ def update_docs_section(path, name: str, body: str) -> Path:
         text = "\n".join([DOCS_TITLE, "", DOCS_INTRO, ""]
                          + [f"<!-- bench:{s}:begin -->\n{kept[s]}<!-- bench:{s}:end -->\n" for s in SECTIONS])
     body = body.rstrip("\n") + "\n"
-    text = re.sub(SECTION_RE.format(name=name), lambda _m: f"<!-- bench:{name}:begin -->\n{body}<!-- bench:{name}:end -->",
-                  text, flags=re.S)
+    section = f"<!-- bench:{name}:begin -->\n{body}<!-- bench:{name}:end -->"
+    text = re.sub(SECTION_RE.format(name=name), lambda _m: section, text, flags=re.S)
     write_text_atomic(path, text)
     return path
 

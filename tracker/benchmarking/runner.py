@@ -120,7 +120,8 @@ def iter_frames(source: Optional[FrameOrigin], info: SequenceInfo, notes: List[s
         for i in range(n):
             ok, frame = cap.read()
             if not ok:
-                notes.append(f"{source.path}: decoding stopped at frame {i + 1} of {n}; later frames tracked without image")
+                notes.append(f"{source.path}: decoding stopped at frame {i + 1} of {n}; later frames tracked without "
+                             "image")
                 for _ in range(n - i):
                     yield None
                 return

@@ -369,4 +369,5 @@ def scaling_markdown(scaling: Optional[ScalingResult], soak: Optional[SoakResult
 
 
 __all__ = ["DEFAULT_OBJECTS", "ScalingResult", "SoakResult", "growth_exponent", "memory_soak", "plot_scaling",
-           "growth_sentence", "rss_bytes", "scaling_markdown", "scaling_table", "scaling_to_dict", "soak_summary", "time_per_frame"]
+           "growth_sentence", "rss_bytes", "scaling_markdown", "scaling_table", "scaling_to_dict", "soak_summary",
+           "time_per_frame"]

@@ -58,7 +58,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from tracker.benchmarking.scaling import (DEFAULT_MEASURE_FRAMES, DEFAULT_OBJECTS, DEFAULT_SOAK_FRAMES,
                                               DEFAULT_SOAK_OBJECTS)
 
-    parser.add_argument("--mot-root", type=Path, metavar="ROOT", help="folder of MOTChallenge sequences (with gt/ and det/)")
+    parser.add_argument("--mot-root", type=Path, metavar="ROOT",
+                        help="folder of MOTChallenge sequences (with gt/ and det/)")
     parser.add_argument("--video-root", type=Path, metavar="VDIR", help="folder of <SEQ>.mp4 frame sources")
     parser.add_argument("--seqs", type=_csv, metavar="A,B", help="only these sequences (default: all with det and gt)")
     parser.add_argument("--trackers", type=_csv, default=list(ALL_TRACKERS), metavar="T1,T2",
@@ -67,7 +68,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-score", type=float, default=None,
                         help="drop detections below this score, for every tracker (default: unfiltered)")
     parser.add_argument("--score-rescale", choices=SCORE_RESCALE_MODES, default="auto",
-                        help="map scores to [0,1] for every tracker: auto = min-max only when some score is outside [0,1]")
+                        help="map scores to [0,1] for every tracker: auto = min-max only when some score is "
+                             "outside [0,1]")
     parser.add_argument("--no-appearance", action="store_true",
                         help="do not give ours the appearance embedder even when frames exist")
     parser.add_argument("--output-dir", type=Path, metavar="DIR", help="where results, bench.json and plots go")
@@ -189,8 +191,8 @@ def _run_accuracy(args) -> int:
 
 def _run_scaling(args) -> int:
     from tracker.benchmarking.report import update_docs_section
-    from tracker.benchmarking.scaling import (growth_sentence, memory_soak, plot_scaling, scaling_markdown, scaling_table,
-                                              scaling_to_dict, soak_summary, time_per_frame)
+    from tracker.benchmarking.scaling import (growth_sentence, memory_soak, plot_scaling, scaling_markdown,
+                                              scaling_table, scaling_to_dict, soak_summary, time_per_frame)
     from tracker.io.mot import write_text_atomic
 
     if any(n < 1 for n in args.objects):

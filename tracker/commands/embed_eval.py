@@ -28,7 +28,8 @@ DESCRIPTION = __doc__
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", metavar="VIDEO", help="video file or folder of frames")
     parser.add_argument("--gt", required=True, help="MOTChallenge gt file of the video (identities)")
-    parser.add_argument("--weights", default=None, help="weights file, or 'default' / 'holdout' (shipped); default: default")
+    parser.add_argument("--weights", default=None,
+                        help="weights file, or 'default' / 'holdout' (shipped); default: default")
     parser.add_argument("--frames", default=None, metavar="FIRST-LAST", help="only these frames (default: all)")
     parser.add_argument("--holdout-frames", default=None, metavar="FIRST-LAST",
                         help="also evaluate on these frames only, with --holdout-weights")
@@ -71,7 +72,8 @@ def evaluate_block(crops, weights_spec, threads: int, probe: bool, random_baseli
                  **evaluate_embedding(crops, lambda ims: emb.embed_images(ims, fused=True), probe=probe)})
     if random_baseline:
         rnd = Embedder.random(seed=0, config=emb.config, threads=threads)
-        rows.append({"method": "random init (same net)", "weights": "random", **evaluate_embedding(crops, rnd.embed_images, probe=probe)})
+        scores = evaluate_embedding(crops, rnd.embed_images, probe=probe)
+        rows.append({"method": "random init (same net)", "weights": "random", **scores})
     for r in rows:
         r["x_hist_mAP"] = r["mAP"] / hist["mAP"] if hist["mAP"] else float("nan")
     return rows

@@ -57,10 +57,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, metavar="OUT.json", help="write every number and the settings as JSON")
     parser.add_argument("--plot", type=Path, metavar="OUT.png",
                         help="write bars of HOTA, IDF1, MOTA and re-entry recall per sequence and tracker")
-    parser.add_argument("--fps", type=float, metavar="F", help="frame rate of the single-file form (default: seqinfo.ini)")
+    parser.add_argument("--fps", type=float, metavar="F",
+                        help="frame rate of the single-file form (default: seqinfo.ini)")
     parser.add_argument("--seq-length", type=int, metavar="N", help="frames in the single-file form's sequence")
     parser.add_argument("--reentry-seconds", type=float, default=DEFAULT_GAP_SECONDS, metavar="K",
-                        help=f"shortest absence that counts as a re-entry gap, seconds (default {DEFAULT_GAP_SECONDS:g})")
+                        help="shortest absence that counts as a re-entry gap, seconds "
+                             f"(default {DEFAULT_GAP_SECONDS:g})")
 
 
 def _split(text) -> List[str]:

@@ -25,7 +25,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="sequence folder(s) or folder(s) of sequences")
     parser.add_argument("--output-dir", required=True, type=Path, metavar="DIR", help="where <SEQ>.txt files go")
     parser.add_argument("--det-name", default="det.txt", help="detection file inside <SEQ>/det/ (default: det.txt)")
-    parser.add_argument("--min-score", type=float, default=None, help="drop detections below this score (after rescaling)")
+    parser.add_argument("--min-score", type=float, default=None,
+                        help="drop detections below this score (after rescaling)")
     parser.add_argument("--score-rescale", choices=SCORE_RESCALE_MODES, default="auto",
                         help="map scores to [0,1]: auto = min-max only when some score is outside [0,1] (default)")
     parser.add_argument("--associator", choices=ASSOCIATORS + ("default",), default="default",

@@ -19,8 +19,9 @@ DEFERRED_SIGNALS = {signal.SIGINT: exit_codes.INTERRUPTED_SIGINT, signal.SIGTERM
 
 class DeferredInterrupts:
     """Context manager: record SIGINT/SIGTERM instead of acting on them, restore the previous
-    handlers on exit (a signal the process ignores stays ignored). ``exit_code`` is None, or the code of the first signal received. Does
-    nothing outside the main thread (signal handlers can only be set there)."""
+    handlers on exit (a signal the process ignores stays ignored). ``exit_code`` is None, or the
+    code of the first signal received. Does nothing outside the main thread (signal handlers can
+    only be set there)."""
 
     def __init__(self) -> None:
         self.exit_code: Optional[int] = None

@@ -37,7 +37,8 @@ DEFAULT_CACHE = Path.home() / ".cache" / "identitrack" / "embedder-crops"
 def configure(parser: argparse.ArgumentParser) -> None:
     d = TrainConfig()
     parser.add_argument("videos", nargs="+", metavar="VIDEO_OR_FRAMES", help="video files or folders of frames")
-    parser.add_argument("--output", "-o", required=True, help="weights file to write (.pt); metadata goes to .json beside it")
+    parser.add_argument("--output", "-o", required=True,
+                        help="weights file to write (.pt); metadata goes to .json beside it")
     parser.add_argument("--detections", nargs="+", default=None, metavar="DET",
                         help="detection file per video, in the same order (MOTChallenge det.txt)")
     parser.add_argument("--exclude", action="append", default=[], metavar="[STEM:]FIRST-LAST",
@@ -56,8 +57,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--p-temporal", type=float, default=d.p_temporal,
                         help="probability that a positive is another crop of the same tracklet")
     parser.add_argument("--depth", type=int, default=EncoderConfig().depth, help="Transformer layers (0 = CNN only)")
-    parser.add_argument("--min-score", type=float, default=CropConfig().min_score, help="detections below it are not used")
-    parser.add_argument("--link-iou", type=float, default=LinkConfig().min_iou, help="IoU needed to link boxes of consecutive frames")
+    parser.add_argument("--min-score", type=float, default=CropConfig().min_score,
+                        help="detections below it are not used")
+    parser.add_argument("--link-iou", type=float, default=LinkConfig().min_iou,
+                        help="IoU needed to link boxes of consecutive frames")
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     cache = parser.add_mutually_exclusive_group()
@@ -113,7 +116,8 @@ def run(args) -> int:
         if not v.exists():
             raise InputError(f"{v}: not found")
     if args.detections is not None and len(args.detections) != len(videos):
-        raise InputError(f"--detections names {len(args.detections)} files for {len(videos)} videos (one per video, same order)")
+        raise InputError(f"--detections names {len(args.detections)} files for {len(videos)} videos (one per video, "
+                         "same order)")
     dets = []
     for i, v in enumerate(videos):
         d = Path(args.detections[i]) if args.detections is not None else find_detection_file(v)

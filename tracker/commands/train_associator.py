@@ -93,7 +93,8 @@ def run(args) -> int:
         "date": datetime.date.today().isoformat(),
         "trained_on": [s.name for s in seqs],
         "data": "MOTChallenge det/det.txt labelled by gt (CC BY-NC-SA 3.0 data; weights derived from it)",
-        "command": "track train-associator --mot-root ROOT" + (" --video-root DIR" if embeddings else "") + (f" --exclude {' '.join(args.exclude)}" if args.exclude else "")
+        "command": "track train-associator --mot-root ROOT" + (" --video-root DIR" if embeddings else "")
+                   + (f" --exclude {' '.join(args.exclude)}" if args.exclude else "")
                    + (f" --epochs {args.epochs}" if args.epochs is not None else "") + f" --seed {args.seed}",
         "problems": len(problems),
         "simulation_seconds": round(sim_s, 1),

@@ -85,7 +85,8 @@ def add_detector_options(det, det_file: str, det_file_threshold: str) -> None:
     det.add_argument("--class-names", metavar="FILE|LIST",
                      help="ONNX: class names (a text file with one per line, or comma-separated)")
     det.add_argument("--input-size", metavar="N|WxH", help="ONNX: network input size (default: the model's, else 640)")
-    det.add_argument("--onnx-format", default="auto", choices=OUTPUT_FORMATS, help="ONNX: output layout (default: auto)")
+    det.add_argument("--onnx-format", default="auto", choices=OUTPUT_FORMATS,
+                     help="ONNX: output layout (default: auto)")
     det.add_argument("--score-rescale", default="auto", choices=SCORE_RESCALE_MODES,
                      help=f"{det_file}: map scores to [0,1] (auto: only when some score is outside)")
 

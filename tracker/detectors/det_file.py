@@ -32,8 +32,8 @@ class DetectionFileDetector(BaseDetector):
         they are, as TrackEval scores them).
     """
 
-    def __init__(self, path: Union[str, Path, DetectionSet], min_score: Optional[float] = None, score_rescale: str = "auto",
-                 seq_length: Optional[int] = None, clip: bool = False):
+    def __init__(self, path: Union[str, Path, DetectionSet], min_score: Optional[float] = None,
+                 score_rescale: str = "auto", seq_length: Optional[int] = None, clip: bool = False):
         if score_rescale not in SCORE_RESCALE_MODES:
             raise ValueError(f"score_rescale must be one of {SCORE_RESCALE_MODES}, got {score_rescale!r}")
         if min_score is not None and not np.isfinite(float(min_score)):

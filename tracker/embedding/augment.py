@@ -54,7 +54,8 @@ class AugmentConfig:
                                      ("erase_area", 0.0, 1.0)):
             lo, hi = (float(v) for v in getattr(self, name))
             if not lo_min <= lo <= hi <= hi_max:
-                raise ValueError(f"AugmentConfig.{name} must be (lo, hi) with {lo_min} <= lo <= hi <= {hi_max}, got {(lo, hi)}")
+                raise ValueError(f"AugmentConfig.{name} must be (lo, hi) with {lo_min} <= lo <= hi <= {hi_max}, got "
+                                 f"{(lo, hi)}")
         for name, hi_max in (("shift", 0.5), ("brightness", 1.0), ("contrast", 1.0), ("saturation", 1.0),
                              ("hue", 0.5), ("noise_std", 0.5)):
             v = float(getattr(self, name))

@@ -60,7 +60,8 @@ class EncoderConfig:
         if not 0 <= int(self.depth) <= 12:
             raise ValueError(f"EncoderConfig.depth must be in [0, 12], got {self.depth}")
         if int(self.heads) < 1 or int(self.stem_channels[-1]) % int(self.heads):
-            raise ValueError(f"EncoderConfig.heads must divide stem_channels[-1]={self.stem_channels[-1]}, got {self.heads}")
+            raise ValueError(f"EncoderConfig.heads must divide stem_channels[-1]={self.stem_channels[-1]}, got "
+                             f"{self.heads}")
         if not 0.5 <= float(self.mlp_ratio) <= 8:
             raise ValueError(f"EncoderConfig.mlp_ratio must be in [0.5, 8], got {self.mlp_ratio}")
         if not 8 <= int(self.dim) <= 2048:
@@ -84,7 +85,8 @@ class EncoderConfig:
                 if key in known:
                     known[key] = tuple(known[key])
         except TypeError:
-            raise ValueError(f"EncoderConfig.input_size and stem_channels must be sequences of ints, got {d!r}") from None
+            raise ValueError("EncoderConfig.input_size and stem_channels must be sequences of ints, "
+                             f"got {d!r}") from None
         return construct(cls, known)
 
 
@@ -99,7 +101,8 @@ class PatchEncoder(nn.Module):
         super().__init__()
         self.config = config
         c = config.stem_channels
-        self.stem = nn.Sequential(_conv_bn(3, c[0], 2), _conv_bn(c[0], c[1], 2), _conv_bn(c[1], c[2], 1), _conv_bn(c[2], c[3], 2))
+        self.stem = nn.Sequential(_conv_bn(3, c[0], 2), _conv_bn(c[0], c[1], 2), _conv_bn(c[1], c[2], 1),
+                                  _conv_bn(c[2], c[3], 2))
         h, w = config.input_size
         self.num_tokens = (h // 8) * (w // 8)
         width = c[3]

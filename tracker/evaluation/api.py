@@ -56,9 +56,11 @@ class EvalConfig:
             raise ValueError(f"EvalConfig.benchmark must be one of {BENCHMARK_CHOICES}, got {self.benchmark!r}")
         if not (isinstance(self.reentry_seconds, (int, float)) and math.isfinite(self.reentry_seconds)
                 and self.reentry_seconds > 0):
-            raise ValueError(f"EvalConfig.reentry_seconds must be a finite number > 0 (seconds), got {self.reentry_seconds!r}")
+            raise ValueError("EvalConfig.reentry_seconds must be a finite number > 0 (seconds), got "
+                             f"{self.reentry_seconds!r}")
         if not 0.0 <= self.reentry_min_visibility <= 1.0:
-            raise ValueError(f"EvalConfig.reentry_min_visibility must be in [0, 1], got {self.reentry_min_visibility!r}")
+            raise ValueError("EvalConfig.reentry_min_visibility must be in [0, 1], "
+                             f"got {self.reentry_min_visibility!r}")
         if not 0.0 < self.iou_threshold <= 1.0:
             raise ValueError(f"EvalConfig.iou_threshold must be in (0, 1], got {self.iou_threshold!r}")
 
@@ -313,7 +315,8 @@ def evaluate_files(gt_path: PathLike, results_path: PathLike, fps: Optional[floa
     if not gt_path.is_file():
         raise InputError(f"gt_path {gt_path}: not found (expected a MOTChallenge gt.txt file)", "gt_path")
     if not results_path.is_file():
-        raise InputError(f"results_path {results_path}: not found (expected a MOTChallenge result file)", "results_path")
+        raise InputError(f"results_path {results_path}: not found (expected a MOTChallenge result file)",
+                         "results_path")
     warnings = []
     seq_name = name or _sequence_name_for(gt_path)
     info = None

@@ -69,7 +69,8 @@ class SequenceData:
         n = len(self.gt_ids)
         for field_name in ("tracker_ids", "similarity", "gt_visibility"):
             if len(getattr(self, field_name)) != n:
-                raise ValueError(f"SequenceData.{field_name} has {len(getattr(self, field_name))} frames, gt_ids has {n}")
+                raise ValueError(f"SequenceData.{field_name} has {len(getattr(self, field_name))} frames, gt_ids has "
+                                 f"{n}")
         if self.benchmark not in BENCHMARKS:
             raise ValueError(f"SequenceData.benchmark must be one of {BENCHMARKS}, got {self.benchmark!r}")
         if not self.frame_rate > 0:

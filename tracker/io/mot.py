@@ -87,7 +87,8 @@ def read_seqinfo(seq_dir) -> SequenceInfo:
             im_ext=sec.get("imExt", ".jpg"),
         )
     except (KeyError, ValueError, configparser.Error) as exc:
-        raise InputError(f"{ini}: malformed or missing key ({exc}); needs [Sequence] frameRate, seqLength, imWidth, imHeight") from exc
+        raise InputError(f"{ini}: malformed or missing key ({exc}); needs [Sequence] frameRate, seqLength, imWidth, "
+                         "imHeight") from exc
     return _checked_seqinfo(ini, info)
 
 
@@ -204,7 +205,8 @@ def _parse_lines(path: Path, min_columns: int) -> tuple:
             continue
         fields = [f.strip() for f in line.split(",")]
         if len(fields) < min_columns or len(fields) > MAX_COLUMNS:
-            raise FileFormatError(path, line_no, raw, f"expected {min_columns}-{MAX_COLUMNS} comma-separated columns, found {len(fields)}")
+            raise FileFormatError(path, line_no, raw,
+                                  f"expected {min_columns}-{MAX_COLUMNS} comma-separated columns, found {len(fields)}")
         try:
             values = [float(f) for f in fields]
         except ValueError:

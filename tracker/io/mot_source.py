@@ -23,8 +23,9 @@ class SequenceFramesSource(FrameSource):
     ``FrameSource`` (0-based frame indexes).
     """
 
-    def __init__(self, sequence: Union[str, Path, SequenceInfo], images: Optional[Iterable[Optional[np.ndarray]]] = None,
-                 start: Optional[Position] = None, end: Optional[Position] = None, stride: int = 1):
+    def __init__(self, sequence: Union[str, Path, SequenceInfo],
+                 images: Optional[Iterable[Optional[np.ndarray]]] = None, start: Optional[Position] = None,
+                 end: Optional[Position] = None, stride: int = 1):
         super().__init__(start, end, stride)
         seq = sequence if isinstance(sequence, SequenceInfo) else read_seqinfo(sequence)
         self.sequence = seq

@@ -344,7 +344,8 @@ class VideoFileSource(FrameSource):
             use_fps, origin = float(container_fps), "container"
         else:
             use_fps, origin = DEFAULT_FPS, "default"
-            notes.append(f"the file does not state its frame rate; assuming {DEFAULT_FPS:g} frames/s (set the frame rate: fps, --fps)")
+            notes.append(f"the file does not state its frame rate; assuming {DEFAULT_FPS:g} frames/s (set the frame "
+                         "rate: fps, --fps)")
         self.info = SourceInfo("video", _safe_name(path.stem, "video"), str(path), path, use_fps, origin,
                                first.shape[1], first.shape[0], count if count > 0 else None, notes)
 
@@ -418,7 +419,8 @@ class FolderSource(FrameSource):
             use_fps, origin = seq_fps, "seqinfo"
         else:
             use_fps, origin = DEFAULT_FPS, "default"
-            notes.append(f"a folder of images has no frame rate; assuming {DEFAULT_FPS:g} frames/s (set the frame rate: fps, --fps)")
+            notes.append(f"a folder of images has no frame rate; assuming {DEFAULT_FPS:g} frames/s (set the frame "
+                         "rate: fps, --fps)")
         self._first = first
         numbers = _frame_numbers(files)
         if numbers is None:

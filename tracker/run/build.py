@@ -62,7 +62,7 @@ def _onnx_detector(spec: DetectorSpec):
             class_names=spec.class_names, classes=classes, output_format=spec.onnx_format, threads=spec.threads)
     except InputError:
         raise
-    except Exception as exc:  # onnxruntime's own errors for a file that is not a model
+    except Exception as exc:  # noqa: BLE001 - onnxruntime's own errors for a file that is not a model
         if isinstance(exc, ValueError):
             raise InputError(f"onnx {path}: {exc}", "onnx") from None
         first_line = str(exc).splitlines()[0] if str(exc) else ""

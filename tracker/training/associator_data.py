@@ -137,7 +137,8 @@ class RecordingAssociator:
 
     def cost(self, tracks, detections, det_rows, stage: Stage, context: AssociationContext):
         if len(tracks) and len(det_rows):
-            emb = detections.embeddings[det_rows] if (self.with_appearance and detections.embeddings is not None) else None
+            use_emb = self.with_appearance and detections.embeddings is not None
+            emb = detections.embeddings[det_rows] if use_emb else None
             tok = build_tokens(tracks, detections.xyxy[det_rows], detections.scores[det_rows], stage, context.now,
                                self.image_size, self.config.motion, emb, self.history_len)
             self.problems.append(Problem(

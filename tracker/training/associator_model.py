@@ -154,6 +154,8 @@ def association_loss(logits, unseen, newborn, track_ids, det_ids, track_mask, de
     tm, dm = track_mask.to(logits.dtype), det_mask.to(logits.dtype)
     loss = (row_loss * tm).sum() / tm.sum().clamp(min=1) + (col_loss * dm).sum() / dm.sum().clamp(min=1)
     with torch.no_grad():
-        row_acc = (row_pos.gather(2, row_logits.argmax(2, keepdim=True))[..., 0].to(tm.dtype) * tm).sum() / tm.sum().clamp(min=1)
-        col_acc = (col_pos.gather(1, col_logits.argmax(1, keepdim=True))[:, 0].to(dm.dtype) * dm).sum() / dm.sum().clamp(min=1)
+        row_hit = row_pos.gather(2, row_logits.argmax(2, keepdim=True))[..., 0].to(tm.dtype)
+        col_hit = col_pos.gather(1, col_logits.argmax(1, keepdim=True))[:, 0].to(dm.dtype)
+        row_acc = (row_hit * tm).sum() / tm.sum().clamp(min=1)
+        col_acc = (col_hit * dm).sum() / dm.sum().clamp(min=1)
     return loss, row_acc, col_acc
