@@ -65,6 +65,10 @@ def flags_of(parser: argparse.ArgumentParser) -> dict:
     for parameter, dest in PARAMETER_DESTS.items():
         if dest in by_dest:
             flags[parameter] = by_dest[dest]
+    for action in parser._actions:  # noqa: SLF001 - switches: --no-video sets video=False, --wait wait=True
+        if action.option_strings and isinstance(action, argparse._StoreTrueAction):  # noqa: SLF001
+            flag = max(action.option_strings, key=len)
+            flags[f"{action.dest[3:]}=False" if action.dest.startswith("no_") else f"{action.dest}=True"] = flag
     return flags
 
 

@@ -68,7 +68,7 @@ class BatchRun:
         self.seconds = 0.0
         self.started_at: Optional[str] = None
         self.stop_reason: Optional[str] = None
-        OutputGuard(self.inputs()).check(self.output_dir / SUMMARY_FILE, "--output-dir")
+        OutputGuard(self.inputs()).check(self.output_dir / SUMMARY_FILE, "output_dir")
         self.lock = OutputLock(self.output_dir, LOCK_STEM, wait=wait)
         self._plan()
 

@@ -322,12 +322,12 @@ def plan_result_paths(settings: BenchSettings, sequences: Sequence[Path], tracke
         if settings.video_root is not None:
             inputs.append(Path(settings.video_root) / f"{seq.name}{VIDEO_SUFFIX}")
     guard = OutputGuard(inputs, root=out_dir)
-    guard.check_all([out_dir / name for name in BENCH_FILES], "--output-dir")
+    guard.check_all([out_dir / name for name in BENCH_FILES], "output_dir")
     paths = {}
     for seq in sequences:
         stem = safe_component(seq.name, "sequence")
         for name in trackers:
-            paths[name, seq] = guard.check(out_dir / safe_component(name, "tracker") / f"{stem}.txt", "--output-dir")
+            paths[name, seq] = guard.check(out_dir / safe_component(name, "tracker") / f"{stem}.txt", "output_dir")
     return paths
 
 

@@ -335,7 +335,7 @@ def evaluate_files(gt_path: PathLike, results_path: PathLike, fps: Optional[floa
     if length is None:
         length = last_frame
     else:
-        check_length(length, last_frame, "--seq-length" if seq_length is not None else "seqLength",
+        check_length(length, last_frame, "seq_length" if seq_length is not None else "seqLength",
                      f"{gt_path} and {results_path}")
     warnings.extend(_table_warnings(gt_table, length) + _table_warnings(res_table, length))
     bench = resolve_benchmark(config.benchmark, seq_name, gt_table.columns)

@@ -33,7 +33,7 @@ COMBINED_COMPARISON_COLUMNS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "
 ReportsArg = Union[EvalReport, Mapping[str, EvalReport], Sequence[EvalReport]]
 
 
-def check_plot_path(path, option: str = "--plot") -> Path:
+def check_plot_path(path, option: str = "plot") -> Path:
     """``InputError`` unless ``path`` ends with an extension matplotlib can write (``.png``,
     ``.pdf``, ``.svg``, ...); checked before any work, so a typo does not cost the evaluation."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -43,7 +43,7 @@ def check_plot_path(path, option: str = "--plot") -> Path:
     formats = FigureCanvasAgg(Figure()).get_supported_filetypes()
     if path.suffix[1:].lower() not in formats:
         raise InputError(f"{option} {path}: matplotlib cannot write {path.suffix or 'a file without an extension'}; "
-                         f"use one of {', '.join('.' + f for f in sorted(formats))}")
+                         f"use one of {', '.join('.' + f for f in sorted(formats))}", option)
     return path
 
 

@@ -27,4 +27,4 @@ def check_length(length: int, last_frame: int, what: str, data: str) -> None:
     limit = longest_plausible(int(last_frame))
     if length > limit:
         raise InputError(f"{what} {length} is far beyond the last frame in {data} ({last_frame}): at most "
-                         f"{limit} frames are accepted; check the length")
+                         f"{limit} frames are accepted; check the length", what)

@@ -75,7 +75,7 @@ class OutputLock:
                     who = f"pid {holder}" if holder is not None else "another process"
                     raise OutputBusyError(
                         f"{self.folder}: another track run ({who}) is writing {self.stem} here; wait for it to "
-                        "end (--wait), or choose another --output-dir") from None
+                        "end (wait=True), or choose another output_dir", mentions=("wait=True", "output_dir")) from None
                 raise InputError(f"{self.path}: cannot lock ({exc.strerror or exc})") from None
             except BaseException:
                 os.close(fd)

@@ -91,14 +91,15 @@ class OutputGuard:
         out = Path(os.fspath(output))
         real = resolved(out)
         if self.root is not None and not _inside(real, self.root):
-            raise OutputPathError(f"{what} {out}: is outside the output folder {self.root}; refusing to write it")
+            raise OutputPathError(f"{what} {out}: is outside the output folder {self.root}; refusing to write it",
+                                  what)
         for inp in self.inputs:
             if real == resolved(inp) or _same_file(out, inp):
                 raise OutputPathError(f"{what} {out}: would overwrite the input {inp} "
-                                      "(refusing to overwrite an input; choose another path)")
+                                      "(refusing to overwrite an input; choose another path)", what)
         if self.protect_package and _inside(real, PACKAGE_DIR):
             raise OutputPathError(f"{what} {out}: is a file of the installed tracker package ({PACKAGE_DIR}); "
-                                  "choose another path")
+                                  "choose another path", what)
         return out
 
     def check_all(self, outputs: Iterable[PathLike], what: str = "output") -> None:

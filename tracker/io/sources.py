@@ -319,7 +319,8 @@ class VideoFileSource(FrameSource):
 
         self._cv2 = cv2
         if _looks_like_text(path):
-            hint = " (a detection file goes with --detections)" if path.suffix.lower() == ".txt" else ""
+            hint = (" (a detection file is given as the detections, not as the source)"
+                    if path.suffix.lower() == ".txt" else "")
             raise InputError(f"{path}: this is a text file, not a video{hint}")
         cap = cv2.VideoCapture(str(path))
         if not cap.isOpened():

@@ -354,10 +354,10 @@ class VideoWriter(_Finalizable):
             self._writer.release()
             if self.partial.exists():
                 self.partial.unlink()
-            hint = (f"the {self.size[0]}x{self.size[1]} frames may be too small for it; use --no-video"
-                    if codec == DEFAULT_CODEC else f"try --codec {DEFAULT_CODEC}, or --no-video")
+            hint = (f"the {self.size[0]}x{self.size[1]} frames may be too small for it; use video=False"
+                    if codec == DEFAULT_CODEC else f"try codec {DEFAULT_CODEC}, or video=False")
             raise InputError(f"{self.partial}: OpenCV cannot write a {self.size[0]}x{self.size[1]} video with "
-                             f"codec {codec!r} here ({hint})")
+                             f"codec {codec!r} here ({hint})", mentions=("codec", "video=False"))
         self.frames = 0
         self.sealed = False
         self.finished = False
