@@ -1,7 +1,8 @@
-"""Fuzzing beyond tests/test_fuzz_parsers.py: every config loader with random values, the
-``--set KEY=VALUE`` parser, random bytes in every MOT file kind and ``seqinfo.ini``, and random
-mutations of real ``gt.txt`` / ``seqinfo.ini`` files and of detection files fed to the CLI, and
-random option values through every subcommand (exit codes, tracebacks, writes outside the output
+"""Fuzzing the parsers and loaders: every config loader with random values, the ``--set
+KEY=VALUE`` parser, random bytes and MOT-like text in every MOT file kind (and through
+``load_detections``) and in ``seqinfo.ini``, random mutations of real ``det.txt`` / ``gt.txt`` /
+``seqinfo.ini`` files and of detection files fed to the CLI, and random option values through
+every subcommand (exit codes, tracebacks, writes outside the output
 folder). Only our documented exceptions may escape: ``InputError`` (files, CLI), ``ValueError`` (API
 configs)."""
 from __future__ import annotations
@@ -27,7 +28,7 @@ FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCh
 any_value = st.one_of(
     st.none(), st.booleans(), st.integers(-10, 10**6), st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=6), st.lists(st.floats(-5, 500), max_size=3), st.lists(st.text(max_size=2), max_size=2),
-    st.tuples(st.integers(-5, 200), st.integers(-5, 200)), st.dictionaries(st.text(max_size=5), st.floats(0, 2),
+    st.tuples(st.integers(-5, 200), st.integers(-5, 200)), st.dictionaries(st.text(max_size=6), st.floats(0, 2),
                                                                            max_size=2),
 )
 
@@ -61,7 +62,7 @@ def _sweep(load, names):
                 pass
 
     @FUZZ
-    @given(values=st.dictionaries(st.sampled_from(names), any_value, max_size=4))
+    @given(values=st.dictionaries(st.sampled_from(names), any_value, max_size=5))
     def check(values):
         try:
             load(values)
@@ -116,26 +117,56 @@ def test_positions_only_raise_input_error(text):
         assert "--start" in str(exc)
 
 
-@FUZZ
-@given(data=st.binary(max_size=300), kind=st.sampled_from(["det", "gt", "result"]))
-def test_random_bytes_in_every_mot_file_kind(tmp_path_factory, data, kind):
+#: random bytes, or random text made of the characters of MOT rows (so that many lines parse)
+MOT_CONTENT = st.one_of(st.binary(max_size=400),
+                        st.text(alphabet="0123456789,.-+eEnaif \n#x", max_size=300).map(str.encode))
+
+
+@settings(FUZZ, max_examples=300)
+@given(data=MOT_CONTENT, kind=st.sampled_from(["det", "gt", "result"]))
+def test_random_content_in_every_mot_file_kind(tmp_path_factory, data, kind):
+    """``read_mot_file`` with and without a sequence length, and ``load_detections`` for a
+    detection file, raise only ``InputError`` (``read_mot_file``'s names the file)."""
     path = tmp_path_factory.mktemp("fuzz") / f"{kind}.txt"
     path.write_bytes(data)
-    try:
-        read_mot_file(path, kind, seq_length=50)
-    except InputError as exc:
-        assert str(path) in str(exc)
+    for seq_length in (50, None):
+        try:
+            read_mot_file(path, kind, seq_length=seq_length)
+        except InputError as exc:
+            assert str(path) in str(exc)
+    if kind == "det":
+        try:
+            load_detections(path)
+        except InputError:
+            pass  # FileFormatError is an InputError: file:line message
 
 
-@FUZZ
-@given(data=st.binary(max_size=300))
-def test_random_bytes_in_seqinfo(tmp_path_factory, data):
+@settings(FUZZ, max_examples=180)
+@given(data=st.one_of(st.binary(max_size=300), st.text(max_size=200).map(str.encode)))
+def test_random_content_in_seqinfo(tmp_path_factory, data):
     folder = tmp_path_factory.mktemp("seq")
     (folder / "seqinfo.ini").write_bytes(data)
     try:
         read_seqinfo(folder)
     except InputError:
         pass
+
+
+def test_mutations_of_a_real_file(tmp_path, shared_data, mutate_lines):
+    src = shared_data.require(shared_data.mot / "TUD-Campus" / "det" / "det.txt")
+    text = src.read_text()
+    rng = random.Random(0)
+    errors = 0
+    for trial in range(200):
+        mutated = mutate_lines(text, rng)
+        path = tmp_path / f"m{trial}.txt"
+        path.write_text(mutated)
+        try:
+            load_detections(path)
+        except InputError as exc:
+            errors += 1
+            assert f"{path}:" in str(exc)
+    assert errors > 0  # the mutations do produce malformed lines, and they are reported
 
 
 def test_mutations_of_real_gt_files(tmp_path, shared_data, mutate_lines):
@@ -179,7 +210,8 @@ def test_mutated_detection_files_through_the_cli(tmp_path, capsys, synth, mutate
     from tracker import cli
 
     video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=6)
-    rows = "\n".join(f"{i + 1},-1,{x},{y},{synth.SQUARE},{synth.SQUARE},0.9" for i in range(6) for x, y in synth.square_positions(i))
+    rows = "\n".join(f"{i + 1},-1,{x},{y},{synth.SQUARE},{synth.SQUARE},0.9"
+                     for i in range(6) for x, y in synth.square_positions(i))
     rng = random.Random(3)
     codes = set()
     for trial in range(25):
