@@ -18,7 +18,8 @@ Two sets:
 
 Every Transformer number uses the leave-sequences-out fold weights of
 ``benchmarks/associator_folds.py`` (``--folds-dir``, default: the ones shipped in
-``tracker/models/associator/folds/``): each sequence is tracked by a model that never saw it. Metrics: ``tracker.evaluation`` (HOTA, IDF1, IDsw, re-entry ID recall).
+``tracker/models/associator/folds/``): each sequence is tracked by a model that never saw it.
+Metrics: ``tracker.evaluation`` (HOTA, IDF1, IDsw, re-entry ID recall).
 
     python benchmarks/ablation.py --markdown docs/ablation.md
     python benchmarks/associator_folds.py --out /tmp/folds_app --appearance /tmp/identitrack_ablation
@@ -177,7 +178,9 @@ def main(argv=None) -> int:
         "sequences, then ratios. Re-entry recall: share of gt re-entries (absent >= the evaluator's gap) that "
         "come back with their old ID (`track eval`).",
         "",
-        f"Appearance: {'the shipped learned embedder (`tracker/models/embedder/`; trained self-supervised on these videos frames, never on their gt)' if kind == 'learned' else 'HSV colour histograms (the learned embedder was not shipped when this ran)'}; "
+        "Appearance: " + ("the shipped learned embedder (`tracker/models/embedder/`; trained self-supervised on "
+                          "these videos frames, never on their gt)" if kind == "learned" else
+                          "HSV colour histograms (the learned embedder was not shipped when this ran)") + "; "
         f"the core fuses it with weight {args.appearance_weight} (so does the core part of the default blend). "
         "The Transformer rows use the fold models of "
         "`associator_folds.py` trained from MOT files only (like the shipped model; the Transformer ignores "
@@ -189,7 +192,9 @@ def main(argv=None) -> int:
         "",
     ]
     for set_name, table in results.items():
-        lines += [f"## {set_name}", "", "| configuration | HOTA | IDF1 | IDsw | re-entry ID recall | re-entry gaps | MOTA | tracker frames/s |",
+        lines += [f"## {set_name}", "",
+                  "| configuration | HOTA | IDF1 | IDsw | re-entry ID recall | re-entry gaps | MOTA "
+                  "| tracker frames/s |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for label, r in table.items():
             lines.append(f"| {label} | {r['HOTA']:.2f} | {r['IDF1']:.2f} | {r['IDSW']} | {r['ReentryRecall']:.2f} | "

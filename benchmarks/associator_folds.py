@@ -89,7 +89,8 @@ def _train_one(task):
         problems.extend(cached_problems(s, cache, key))
     log(f"{name}: {len(problems)} problems from {len(train_dirs)} sequences")
     net, hist = train_network(problems, settings, log=lambda m: log(f"{name}:{m}"), device=device)
-    save_network(weights, net, settings, {**meta, "history": hist, "appearance": "|" in key and bool(key.split("|")[1])})
+    appearance = "|" in key and bool(key.split("|")[1])
+    save_network(weights, net, settings, {**meta, "history": hist, "appearance": appearance})
     return name
 
 
@@ -192,7 +193,8 @@ def main(argv=None) -> int:
     print(f"| tracker | {' | '.join(METRICS)} |")
     print("|---|" + "---:|" * len(METRICS))
     for label, r in results.items():
-        print(f"| {label} | " + " | ".join(f"{r[m]}" if isinstance(r[m], int) else f"{r[m]:.2f}" for m in METRICS) + " |")
+        cells = (f"{r[m]}" if isinstance(r[m], int) else f"{r[m]:.2f}" for m in METRICS)
+        print(f"| {label} | " + " | ".join(cells) + " |")
     print("\ntracker frames/s (all sequences, this machine's load): "
           + ", ".join(f"{label} {v:.0f}" for label, v in fps.items()))
     print("\nPer sequence, HOTA / IDF1 / IDsw:\n")

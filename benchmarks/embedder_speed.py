@@ -39,7 +39,8 @@ def main() -> int:
     ap.add_argument("--crops", type=int, default=30)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=50)
-    ap.add_argument("--weights", default=None, help="weights file (default: the shipped embedder, or random init if absent)")
+    ap.add_argument("--weights", default=None,
+                    help="weights file (default: the shipped embedder, or random init if absent)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -57,7 +58,8 @@ def main() -> int:
         ("crop + resize", lambda: crop_patches(frame, boxes, emb.input_size)),
         ("learned embedding (crop included)", lambda: emb.embed(frame, boxes)),
         ("fused embedding + histogram (crop included)", lambda: emb.embed_fused(frame, boxes)),
-        ("colour histogram only (crop included)", lambda: colour_histograms(crop_patches(frame, boxes, emb.input_size))),
+        ("colour histogram only (crop included)",
+         lambda: colour_histograms(crop_patches(frame, boxes, emb.input_size))),
     ):
         t = _time(fn, args.repeats)
         rows.append({"what": name, "median_ms": statistics.median(t), "p90_ms": float(np.percentile(t, 90))})

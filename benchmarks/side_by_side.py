@@ -212,7 +212,8 @@ def render(rows: List[dict], before: dict, after: dict, args, stages) -> str:
     for r in rows:
         q = r["quality"]
         lines.append(
-            f"| {r['video']} {r['size']} | {r['frames']} | **{r['ratio']:.2f}x** ({', '.join(f'{x:.2f}' for x in r['ratios'])}) "
+            f"| {r['video']} {r['size']} | {r['frames']} | **{r['ratio']:.2f}x** "
+            f"({', '.join(f'{x:.2f}' for x in r['ratios'])}) "
             f"| {r['baseline_fps']:.1f} -> **{r['current_fps']:.1f}** | {r['baseline_loop_fps']:.1f} -> "
             f"{r['current_loop_fps']:.1f} | {r['baseline_cpu_ms']:.0f} -> "
             f"{r['current_cpu_ms']:.0f} | {r['baseline_maxrss_mb']} / {r['current_maxrss_mb']} | "
@@ -225,10 +226,11 @@ def render(rows: List[dict], before: dict, after: dict, args, stages) -> str:
         fps_target = TARGET_FPS.get(r["video"])
         verdict = lambda ok: "met" if ok else "**missed**"  # noqa: E731
         lines.append(
-            f"- {r['video']}: speed-up {r['ratio']:.2f}x (target >= {TARGET_SPEEDUP:g}x: {verdict(r['ratio'] >= TARGET_SPEEDUP)}); "
+            f"- {r['video']}: speed-up {r['ratio']:.2f}x "
+            f"(target >= {TARGET_SPEEDUP:g}x: {verdict(r['ratio'] >= TARGET_SPEEDUP)}); "
             f"HOTA {drop:+.2f} lower (allowed {HOTA_TOLERANCE:g}: {verdict(drop <= HOTA_TOLERANCE)})"
-            + (f"; {r['current_fps']:.1f} frames/s (target >= {fps_target:g}: {verdict(r['current_fps'] >= fps_target)})"
-               if fps_target else ""))
+            + (f"; {r['current_fps']:.1f} frames/s "
+               f"(target >= {fps_target:g}: {verdict(r['current_fps'] >= fps_target)})" if fps_target else ""))
     lines += ["", "Per-stage shares of busy time (`summary.json` `stage_share`; in the current version decode and "
                   "detect run on a background thread, overlapped with the other stages, so the shares add up "
                   "busy time, not wall time):", "",
@@ -236,5 +238,6 @@ def render(rows: List[dict], before: dict, after: dict, args, stages) -> str:
     for r in rows:
         for w in ("baseline", "current"):
             share = r["stage_share"][w]
-            lines.append(f"| {r['video']} | {w} | " + " | ".join(f"{100 * share.get(s, 0):.0f} %" for s in stages) + " |")
+            cells = (f"{100 * share.get(s, 0):.0f} %" for s in stages)
+            lines.append(f"| {r['video']} | {w} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -51,7 +51,8 @@ def main() -> None:
         plain = {k: v for k, v in params.items() if not k.startswith("motion.")}
         cfg = TrackerConfig(**plain, motion=MotionConfig(**motion))
         r = evaluate(cfg)
-        print("| " + " | ".join(str(v) for v in values) + f" | {r['MOTA']:.2f} | {r['IDF1']:.2f} | {r['IDsw']} |", flush=True)
+        print("| " + " | ".join(str(v) for v in values) + f" | {r['MOTA']:.2f} | {r['IDF1']:.2f} | {r['IDsw']} |",
+              flush=True)
 
 
 if __name__ == "__main__":

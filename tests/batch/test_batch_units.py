@@ -237,7 +237,6 @@ def test_batch_applies_nested_set_overrides_like_track_source(tmp_path, capsys, 
     """`track batch --set motion.measurement_noise=0.1` (the example of its --help) works for a
     video and for a MOT sequence, and the video's results are the bytes `track VIDEO --set ...`
     writes with the same setting."""
-
     video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=6)
     seq = sequence(tmp_path / "mot", "S1")
     setting = ["--set", "motion.measurement_noise=0.1", "--set", "memory.min_similarity=0.95"]

@@ -14,7 +14,8 @@ from tracker.evaluation import evaluate_folder
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data" / "mot"
 PNG_MAGIC = b"\x89PNG"
-SEQINFO = "[Sequence]\nname={name}\nimDir=img1\nframeRate={fps}\nseqLength={length}\nimWidth=640\nimHeight=480\nimExt=.jpg\n"
+SEQINFO = ("[Sequence]\nname={name}\nimDir=img1\nframeRate={fps}\nseqLength={length}\nimWidth=640\nimHeight=480\n"
+           "imExt=.jpg\n")
 LENGTH = 20
 FPS = 10
 
@@ -72,7 +73,8 @@ def test_folder_form_prints_table_and_writes_json_and_plot(gt_root, tmp_path, ca
     _write_result(res / "SEQA.txt")
     _write_result(res / "MOT17-99-TOY.txt", switch_at=10)
     out_json, out_png = tmp_path / "o" / "r.json", tmp_path / "o" / "r.png"
-    code = main(["eval", "--gt-root", str(gt_root), "--results", str(res), "--json", str(out_json), "--plot", str(out_png)])
+    code = main(["eval", "--gt-root", str(gt_root), "--results", str(res), "--json", str(out_json),
+                 "--plot", str(out_png)])
     captured = capsys.readouterr()
     assert code == exit_codes.OK, captured.err
     rows = _table_rows(captured.out)

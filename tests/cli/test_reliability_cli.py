@@ -100,7 +100,8 @@ def test_unreadable_file_exit_2(tmp_path, capsys, monkeypatch, synth):
 
 
 @pytest.mark.parametrize("damage", ["cut_half", "zeroed_middle", "noise_middle"])
-def test_damaged_video_keeps_what_was_decoded_exit_3(tmp_path, capsys, damage, synth, whole_lines, damaged_videos, det_file):
+def test_damaged_video_keeps_what_was_decoded_exit_3(tmp_path, capsys, damage, synth, whole_lines, damaged_videos,
+                                                     det_file):
     path = damaged_videos(tmp_path, frames=30)[damage]
     det = det_file(tmp_path / "det.txt", 30)
     out = tmp_path / "out"
@@ -212,7 +213,8 @@ def test_http_video_that_drops_mid_way_resumes_where_it_stopped(tmp_path, synth,
         assert sorted(map(tuple, boxes)) == sorted((float(x), float(y)) for x, y in synth.square_positions(f.index))
 
 
-def test_live_stream_drops_reconnects_then_is_lost_exit_3(tmp_path, capsys, synth, whole_lines, serve_mjpeg_camera, det_file):
+def test_live_stream_drops_reconnects_then_is_lost_exit_3(tmp_path, capsys, synth, whole_lines, serve_mjpeg_camera,
+                                                          det_file):
     """An IP camera hangs up after 10 frames, answers once more, then refuses: one
     reconnection, then --retries attempts with doubling waits, then a clean stop: files
     finished (final names, playable), status 'stream lost', exit 3."""

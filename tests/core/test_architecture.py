@@ -10,8 +10,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "tracker"
 #: layer of each top-level module or subpackage of ``tracker`` (docs/architecture.md); a module
 #: may import modules of its own layer or below
 LAYERS = {
-    "core": ("errors", "exit_codes", "status", "special_paths", "model_registry", "config_base", "config", "boxes", "detections", "tracks", "motion",
-             "memory", "assignment", "association", "core"),
+    "core": ("errors", "exit_codes", "status", "special_paths", "model_registry", "config_base", "config", "boxes",
+             "detections", "tracks", "motion", "memory", "assignment", "association", "core"),
     "stages": ("detectors", "embedding", "io", "evaluation", "viz"),
     "run": ("run", "pipeline", "mot_runner", "batch", "benchmarking", "training"),
     "commands": ("commands", "cli"),

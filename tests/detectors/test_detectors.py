@@ -422,7 +422,8 @@ def test_onnx_detector_end2end_output(tmp_path):
         assert out.class_ids.tolist() == [0, 1, 0, 1]
         red_w = RED_BOX[2] - RED_BOX[0]
         np.testing.assert_allclose(out.xyxy[[0, 1, 3]], [RED_BOX, BLUE_BOX, RED_BOX], atol=2.0)
-        np.testing.assert_allclose(out.xyxy[2, [0, 2]], [RED_BOX[0] + 0.05 * red_w, RED_BOX[2] - 0.05 * red_w], atol=2.0)
+        np.testing.assert_allclose(out.xyxy[2, [0, 2]], [RED_BOX[0] + 0.05 * red_w, RED_BOX[2] - 0.05 * red_w],
+                                   atol=2.0)
 
 
 def test_onnx_detector_on_opencv_dnn(tiny_models):

@@ -38,7 +38,8 @@ FP_FRACTION = 0.03
 MOT17_DISTRACTORS = (2, 7, 8, 12)
 SEED = 1234
 
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"MOT development data not found at {DATA} (see ../shared/data/README.md)")
+pytestmark = pytest.mark.skipif(not DATA.is_dir(),
+                                reason=f"MOT development data not found at {DATA} (see ../shared/data/README.md)")
 
 
 def _read_rows(path: Path) -> np.ndarray:
@@ -117,12 +118,14 @@ def run_trackeval(tmp: Path, seqs, benchmark: str, trackers_dir: Path, trackers)
                         "OUTPUT_EMPTY_CLASSES": False, "BREAK_ON_ERROR": True, "RETURN_ON_ERROR": False})
     dataset_config = trackeval.datasets.MotChallenge2DBox.get_default_dataset_config()
     dataset_config.update({
-        "GT_FOLDER": str(gt_dir), "TRACKERS_FOLDER": str(trackers_dir), "OUTPUT_FOLDER": str(tmp / f"te_out_{benchmark}"),
+        "GT_FOLDER": str(gt_dir), "TRACKERS_FOLDER": str(trackers_dir),
+        "OUTPUT_FOLDER": str(tmp / f"te_out_{benchmark}"),
         "TRACKERS_TO_EVAL": list(trackers), "BENCHMARK": benchmark, "SPLIT_TO_EVAL": "train", "SKIP_SPLIT_FOL": True,
         "SEQ_INFO": {s: None for s in seqs}, "PRINT_CONFIG": False, "DO_PREPROC": True, "TRACKER_SUB_FOLDER": "data",
     })
     metric_config = {"THRESHOLD": 0.5, "PRINT_CONFIG": False}
-    metrics = [trackeval.metrics.HOTA(), trackeval.metrics.CLEAR(metric_config), trackeval.metrics.Identity(metric_config)]
+    metrics = [trackeval.metrics.HOTA(), trackeval.metrics.CLEAR(metric_config),
+               trackeval.metrics.Identity(metric_config)]
     evaluator = trackeval.Evaluator(eval_config)
     output, messages = evaluator.evaluate([trackeval.datasets.MotChallenge2DBox(dataset_config)], metrics)
     out = {}
@@ -138,7 +141,8 @@ def run_trackeval(tmp: Path, seqs, benchmark: str, trackers_dir: Path, trackers)
                 "MOTA": float(r["CLEAR"]["MOTA"]), "MOTP": float(r["CLEAR"]["MOTP"]),
                 "IDF1": float(r["Identity"]["IDF1"]), "IDP": float(r["Identity"]["IDP"]),
                 "IDR": float(r["Identity"]["IDR"]),
-                "CLR_FP": int(r["CLEAR"]["CLR_FP"]), "CLR_FN": int(r["CLEAR"]["CLR_FN"]), "IDSW": int(r["CLEAR"]["IDSW"]),
+                "CLR_FP": int(r["CLEAR"]["CLR_FP"]), "CLR_FN": int(r["CLEAR"]["CLR_FN"]),
+                "IDSW": int(r["CLEAR"]["IDSW"]),
                 "MT": int(r["CLEAR"]["MT"]), "ML": int(r["CLEAR"]["ML"]), "Frag": int(r["CLEAR"]["Frag"]),
                 "IDTP": int(r["Identity"]["IDTP"]),
             }
@@ -185,7 +189,8 @@ def test_agreement_with_trackeval(result_sets, tmp_path):
                     if got[key] != value:
                         failures.append(f"{tracker} {seq} {key}: ours {got[key]} TrackEval {value}")
                 elif abs(POINTS * (got[key] - value)) > TOLERANCE_POINTS:
-                    failures.append(f"{tracker} {seq} {key}: ours {POINTS * got[key]:.3f} TrackEval {POINTS * value:.3f}")
+                    failures.append(f"{tracker} {seq} {key}: ours {POINTS * got[key]:.3f} "
+                                    f"TrackEval {POINTS * value:.3f}")
     # combined over each benchmark's sequences (sum counts, then ratios), as TrackEval's COMBINED_SEQ
     for tracker in trackers:
         for group, bench in ((MOT15_SEQS, "MOT15"), (MOT17_SEQS, "MOT17")):

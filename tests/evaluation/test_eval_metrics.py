@@ -296,7 +296,8 @@ def test_min_gap_frames(seconds, fps, frames):
     assert min_gap_frames(seconds, fps) == frames
 
 
-@pytest.mark.parametrize("kwargs, field", [({"benchmark": "MOT99"}, "benchmark"), ({"reentry_seconds": 0}, "reentry_seconds"),
+@pytest.mark.parametrize("kwargs, field", [({"benchmark": "MOT99"}, "benchmark"),
+                                           ({"reentry_seconds": 0}, "reentry_seconds"),
                                            ({"reentry_seconds": float("nan")}, "reentry_seconds"),
                                            ({"iou_threshold": 1.5}, "iou_threshold"),
                                            ({"reentry_min_visibility": -0.1}, "reentry_min_visibility")])

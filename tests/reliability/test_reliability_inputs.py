@@ -5,7 +5,6 @@ argument. ``docs/reliability.md`` lists every case with its rule and the test he
 from __future__ import annotations
 
 import json
-import math
 import os
 import signal
 import stat

@@ -321,7 +321,8 @@ def test_train_associator_never_writes_into_the_package_or_onto_an_input(tmp_pat
 
 
 # ------------------------------------------------------------------------------------ 2. locks
-def test_second_run_into_the_same_folder_is_refused_naming_the_holder(tmp_path, wait_for, video_with_detections, jsonl_frames):
+def test_second_run_into_the_same_folder_is_refused_naming_the_holder(tmp_path, wait_for, video_with_detections,
+                                                                       jsonl_frames):
     """A real first run, stopped (SIGSTOP) while it holds its lock: the second run exits 2 with
     the folder and the holder's pid; the first then finishes with its own results."""
     video_a, det_a = video_with_detections(tmp_path / "a", FIRST_RUN_FRAMES)
@@ -345,7 +346,8 @@ def test_second_run_into_the_same_folder_is_refused_naming_the_holder(tmp_path, 
     assert not (out / ".clip.lock").exists()
 
 
-def test_wait_runs_after_the_first_and_each_file_is_whole(tmp_path, wait_for, video_with_detections, jsonl_frames, mot_frames):
+def test_wait_runs_after_the_first_and_each_file_is_whole(tmp_path, wait_for, video_with_detections, jsonl_frames,
+                                                          mot_frames):
     """The case of the issue (a long and a 40-frame run into one folder), with --wait: the
     second waits for the first; the final files are the second run's, whole."""
     video_a, det_a = video_with_detections(tmp_path / "a", FIRST_RUN_FRAMES)
@@ -479,7 +481,8 @@ def test_output_error_leaves_partials_and_summary_agreeing(tmp_path, synth, json
     assert summary["frames_processed"] == summary["frames_in_files"] == len(written)
 
 
-def test_really_full_disk_leaves_partials_and_summary_agreeing(tmp_path, capsys, tiny_tmpfs, video_with_detections, jsonl_frames, mot_frames):
+def test_really_full_disk_leaves_partials_and_summary_agreeing(tmp_path, capsys, tiny_tmpfs, video_with_detections,
+                                                               jsonl_frames, mot_frames):
     """The same through ``track`` on a real full tmpfs (skipped where mounting is not allowed)."""
     video, det = video_with_detections(tmp_path / "in", 400)
     with tiny_tmpfs(tmp_path / "small", size="64k") as small:
