@@ -452,7 +452,7 @@ class FileRun:
         with FileRun("clip.mp4") as run:
             for result in run:          # FrameResult, already written
                 if should_stop():
-                    run.stop("SIGINT")
+                    run.stop(RunStatus.SIGINT)
                     break
         run.summary                     # dict, also in <stem>.summary.json
 

@@ -28,6 +28,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
+from tracker.status import RunStatus
 from tracker.batch.sources import SourceTask
 from tracker.batch.worker import FAILED, NOT_STARTED, SourceResult, Worker, WorkerSettings
 from tracker.errors import InputError, parameter_error
@@ -40,7 +41,7 @@ MAX_RESTARTS = 8
 #: a source whose worker died this many times while tracking it fails (a pool that breaks
 #: takes down every worker, so a source running beside the culprit gets a second try)
 MAX_ATTEMPTS = 2
-SIGNALS = {0: None, int(signal.SIGINT): "SIGINT", int(signal.SIGTERM): "SIGTERM"}
+SIGNALS = {0: None, int(signal.SIGINT): RunStatus.SIGINT, int(signal.SIGTERM): RunStatus.SIGTERM}
 
 Event = Tuple[str, object]
 
@@ -117,7 +118,7 @@ def _init_local(settings: WorkerSettings, progress, stop) -> None:
 
 def _report_local(index: int, frames: int) -> Optional[str]:
     _progress.put((index, frames))
-    return SIGNALS.get(_stop.value, "SIGTERM")
+    return SIGNALS.get(_stop.value, RunStatus.SIGTERM)
 
 
 def _run_local(task: SourceTask) -> SourceResult:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence
 
 from tracker import exit_codes
+from tracker.status import RunStatus
 from tracker.batch.engines import Engine, Event
 from tracker.batch.sources import SourceTask
 from tracker.batch.worker import (
@@ -144,7 +145,8 @@ class BatchRun:
                     events.close()
         except KeyboardInterrupt as exc:  # a second signal (``Interrupted``) or a plain Ctrl-C: stopped now
             if self.stop_reason is None:
-                self.stop_reason = "SIGTERM" if getattr(exc, "signum", None) == signal.SIGTERM else "SIGINT"
+                self.stop_reason = (RunStatus.SIGTERM if getattr(exc, "signum", None) == signal.SIGTERM
+                                    else RunStatus.SIGINT)
             raise
         finally:
             self.seconds = time.monotonic() - t0
@@ -170,7 +172,7 @@ class BatchRun:
 
     def exit_code(self) -> int:
         if self.stop_reason:
-            return exit_codes.INTERRUPTED_SIGTERM if self.stop_reason == "SIGTERM" else exit_codes.INTERRUPTED_SIGINT
+            return RunStatus(self.stop_reason).exit_code
         codes = [r.exit_code for r in self.results.values() if r.status == FAILED]
         if exit_codes.INTERNAL_ERROR in codes:
             return exit_codes.INTERNAL_ERROR

@@ -243,7 +243,7 @@ def run(args) -> int:
 
                         cv2.imshow("track", result.annotated)
                         if (cv2.waitKey(1) & 0xFF) in ESCAPE_KEYS:
-                            job.stop("stopped by user")
+                            job.stop(RunStatus.STOPPED_BY_USER)
                             break
                     if stop.requested:
                         job.stop(stop.reason)
@@ -281,7 +281,7 @@ def run(args) -> int:
         print(f"track: {status_text(status)}", file=sys.stderr)
         for note in late:
             print(f"note: {note}", file=sys.stderr)
-    if summary["frames_processed"] == 0 and status in ("completed", "stream ended"):
+    if summary["frames_processed"] == 0 and RunStatus(status).completed:
         print(f"track: warning: 0 frames processed (the source has no frame in the range asked for: "
               f"--start {args.start or 0}, --end {args.end or 'the end'})", file=sys.stderr)
         return exit_codes.INCOMPLETE
