@@ -95,7 +95,7 @@ def test_missing_file(tmp_path):
 def test_text_file_is_not_a_video(tmp_path):
     path = tmp_path / "det.txt"
     path.write_text("1,-1,10,10,20,40,0.9\n")
-    with pytest.raises(InputError, match="text file, not a video.*--detections"):
+    with pytest.raises(InputError, match="text file, not a video.*given as detections"):
         open_source(path)
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from tracker.special_paths import describe_special
-from tracker.io.sources import IMAGE_EXTENSIONS, is_stream_url, unsupported_url
+from tracker.io.sources import IMAGE_EXTENSIONS, is_stream_url, natural_key, safe_name, unsupported_url
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
                     ".wmv", ".flv", ".3gp", ".ogv", ".mjpeg", ".mjpg", ".h264", ".h265", ".hevc")
@@ -72,16 +72,6 @@ class SourceTask:
     @property
     def label(self) -> str:
         return self.spec
-
-
-def safe_name(text: str, fallback: str = "source") -> str:
-    """A file-name-safe stem (the rule of ``tracker.io.sources``: runs of other characters -> ``_``)."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")
-    return name or fallback
-
-
-def _natural_key(path: Path):
-    return [int(tok) if tok.isdigit() else tok.lower() for tok in re.split(r"(\d+)", path.name)]
 
 
 def _is_sequence(folder: Path) -> bool:
@@ -217,7 +207,7 @@ class _Expander:
             self.add("frames", str(path), shown)
             return
         try:
-            children = sorted(path.iterdir(), key=_natural_key)
+            children = sorted(path.iterdir(), key=natural_key)
         except OSError as exc:
             self.error(shown, f"{shown}: not readable ({exc.strerror or exc})")
             return

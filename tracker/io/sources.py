@@ -191,12 +191,15 @@ class SourceInfo:
                 "frame_count": self.frame_count, "notes": list(self.notes)}
 
 
-def _safe_name(text: str, fallback: str) -> str:
+def safe_name(text: str, fallback: str = "source") -> str:
+    """A file-name-safe stem for outputs: runs of characters other than letters, digits, ``.``,
+    ``_`` and ``-`` become ``_``; ``fallback`` when nothing is left."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")
     return name or fallback
 
 
-def _natural_key(path: Path):
+def natural_key(path: Path):
+    """Sort key of file names in natural order (``frame2`` before ``frame10``)."""
     return [int(tok) if tok.isdigit() else tok.lower() for tok in re.split(r"(\d+)", path.name)]
 
 
@@ -319,9 +322,9 @@ class VideoFileSource(FrameSource):
 
         self._cv2 = cv2
         if _looks_like_text(path):
-            hint = (" (a detection file is given as the detections, not as the source)"
-                    if path.suffix.lower() == ".txt" else "")
-            raise InputError(f"{path}: this is a text file, not a video{hint}")
+            txt = path.suffix.lower() == ".txt"
+            hint = " (a detection file is given as detections, not as the source)" if txt else ""
+            raise InputError(f"{path}: this is a text file, not a video{hint}", mentions=("detections",))
         cap = cv2.VideoCapture(str(path))
         if not cap.isOpened():
             cap.release()
@@ -347,7 +350,7 @@ class VideoFileSource(FrameSource):
             use_fps, origin = DEFAULT_FPS, "default"
             notes.append(f"the file does not state its frame rate; assuming {DEFAULT_FPS:g} frames/s (set the frame "
                          "rate: fps, --fps)")
-        self.info = SourceInfo("video", _safe_name(path.stem, "video"), str(path), path, use_fps, origin,
+        self.info = SourceInfo("video", safe_name(path.stem, "video"), str(path), path, use_fps, origin,
                                first.shape[1], first.shape[0], count if count > 0 else None, notes)
 
     def _frames(self) -> Iterator[Frame]:
@@ -403,7 +406,7 @@ class FolderSource(FrameSource):
             seq_dir = folder.parent
         try:
             files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()),
-                           key=_natural_key)
+                           key=natural_key)
         except PermissionError:
             raise InputError(f"{folder}: not readable (permission denied)") from None
         if not files:
@@ -431,7 +434,7 @@ class FolderSource(FrameSource):
             self.indices = [n - base for n in numbers]
             notes.extend(_gap_notes(files, numbers))
         name = seq_dir.name if (seq_dir / "seqinfo.ini").is_file() or folder != seq_dir else folder.name
-        self.info = SourceInfo("frames", _safe_name(name, "frames"), str(folder), seq_dir, use_fps, origin,
+        self.info = SourceInfo("frames", safe_name(name, "frames"), str(folder), seq_dir, use_fps, origin,
                                first.shape[1], first.shape[0], len(files), notes)
 
     def _wanted(self) -> Iterator[int]:
@@ -719,7 +722,7 @@ def _stream_name(url: str) -> str:
     rest = rest.split("@", 1)[-1].split("?", 1)[0]
     parts = [p for p in rest.split("/") if p]
     stem = Path(parts[-1]).stem if len(parts) > 1 else (parts[0].split(":")[0] if parts else "stream")
-    return _safe_name(stem, "stream")
+    return safe_name(stem, "stream")
 
 
 def open_source(source: Union[str, int, os.PathLike], start=None, end=None, stride: int = 1,
