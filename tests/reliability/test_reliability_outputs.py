@@ -498,3 +498,18 @@ def test_really_full_disk_leaves_partials_and_summary_agreeing(tmp_path, capsys,
             assert json.loads((out / "clip.summary.json").read_text())["frames_in_files"] == len(written)
         assert f"the results of {len(written)} of them are kept" in err or \
             f"{len(written)} frames were processed; their results are kept" in err
+
+
+def test_a_fifo_where_an_output_goes_is_never_replaced(tmp_path, capsys):
+    """The rule of every writing command: an output path that is a FIFO (or device) is refused,
+    never renamed over (a `track` run into a folder holding a FIFO named like its results)."""
+    import os
+
+    from tracker.io.output_paths import OutputGuard, OutputPathError
+
+    fifo = tmp_path / "out" / "clip.txt"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    with pytest.raises(OutputPathError, match="named pipe"):
+        OutputGuard([], root=tmp_path / "out").check(fifo, "output_dir")
+    assert fifo.is_fifo()

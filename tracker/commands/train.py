@@ -150,7 +150,11 @@ def run(args) -> int:
     trainer = ContrastiveTrainer(data, config, encoder_config, AugmentConfig())
     ckpt = output.with_name(output.name + ".ckpt")
     if args.resume and ckpt.is_file():
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        try:
+            state = torch.load(ckpt, map_location="cpu", weights_only=True)  # never unpickle code
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is a bad checkpoint
+            raise InputError(f"{ckpt}: not an identitrack training checkpoint ({type(exc).__name__}); "
+                             "remove it to start again") from None
         loose = ("steps", "checkpoint_every")  # a run may be extended; everything else must match
         same = {k: v for k, v in state.get("config", {}).items() if k not in loose} == \
             {k: v for k, v in config.to_dict().items() if k not in loose}

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Iterable, List, Optional, Union
 
 from tracker.errors import InputError
+from tracker.special_paths import describe_special
 
 PathLike = Union[str, os.PathLike]
 
@@ -100,6 +101,9 @@ class OutputGuard:
         if self.protect_package and _inside(real, PACKAGE_DIR):
             raise OutputPathError(f"{what} {out}: is a file of the installed tracker package ({PACKAGE_DIR}); "
                                   "choose another path", what)
+        special = describe_special(out)
+        if special is not None and os.path.lexists(out):  # a rename would replace the FIFO or device itself
+            raise OutputPathError(f"{what} {special}; refusing to replace it with an output file", what)
         return out
 
     def check_all(self, outputs: Iterable[PathLike], what: str = "output") -> None:

@@ -284,7 +284,7 @@ class ContrastiveTrainer:
         tmp.replace(path)
 
     def load_checkpoint(self, path) -> None:
-        self.load_state_dict(torch.load(path, map_location="cpu", weights_only=False))
+        self.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
 
     def settings(self) -> dict:
         return {"train": self.config.to_dict(), "encoder": self.encoder_config.to_dict(),
