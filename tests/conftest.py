@@ -193,3 +193,16 @@ def wait_for():
     """``wait_for(predicate, timeout=60.0, every=0.05)``: True once ``predicate()`` is, None
     after ``timeout`` seconds."""
     return _wait_for
+
+
+@pytest.fixture
+def det_file(synth):
+    """``det_file(path, frames, first=1)``: the squares' detections of frames ``first..frames``."""
+
+    def write(path: Path, frames: int, first: int = 1) -> Path:
+        rows = [f"{i + 1},-1,{x},{y},{synth.SQUARE},{synth.SQUARE},0.9"
+                for i in range(first - 1, frames) for x, y in synth.square_positions(i)]
+        path.write_text("\n".join(rows) + "\n")
+        return path
+
+    return write

@@ -23,19 +23,6 @@ def run_cli(args, capsys):
     return code, out, err
 
 
-@pytest.fixture
-def det_file(synth):
-    """``det_file(path, frames)``: the squares' detections of the first ``frames`` frames."""
-
-    def write(path: Path, frames: int) -> Path:
-        rows = [f"{i + 1},-1,{x},{y},{synth.SQUARE},{synth.SQUARE},0.9"
-                for i in range(frames) for x, y in synth.square_positions(i)]
-        path.write_text("\n".join(rows) + "\n")
-        return path
-
-    return write
-
-
 def test_detection_file_run_and_summary(tmp_path, capsys, synth, det_file):
     video = synth.write_synthetic_video(tmp_path / "clip.avi", frames=30, fps=20)
     det = det_file(tmp_path / "det.txt", 30)

@@ -43,19 +43,6 @@ def assert_one_line_error(code, err, *needles):
 
 
 @pytest.fixture
-def det_file(synth):
-    """``det_file(path, frames)``: the squares' detections of the first ``frames`` frames."""
-
-    def write(path: Path, frames: int) -> Path:
-        rows = [f"{i + 1},-1,{x},{y},{synth.SQUARE},{synth.SQUARE},0.9"
-                for i in range(frames) for x, y in synth.square_positions(i)]
-        path.write_text("\n".join(rows) + "\n")
-        return path
-
-    return write
-
-
-@pytest.fixture
 def video(tmp_path, synth):
     return synth.write_synthetic_video(tmp_path / "v.avi", frames=5, fps=FPS)
 
