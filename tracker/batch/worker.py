@@ -236,25 +236,19 @@ class Worker:
         return result
 
     def _run_source(self, task: SourceTask, report: Report) -> SourceResult:
-        from tracker.pipeline import FileRun
-        from tracker.run import build_source, video_tracker_config
+        from tracker.run import build_file_run, build_source
 
         s = self.settings
         spec = s.spec
-        config = video_tracker_config(spec)
         location = int(task.location) if task.kind == "webcam" else task.location
         # the source first: a missing or damaged one fails before any model is loaded
         source = build_source(spec.source, location)
         try:
             detector = self.detector()
             embed, note = self.embedder()
-            options = {"start": spec.source.start, "end": spec.source.end, "stride": spec.source.stride,
-                       "appearance": spec.appearance, "set": dict(spec.overrides), "batch": s.fingerprint(task.kind)}
-            job = FileRun(source, detector, output_dir=Path(s.output_dir) / task.folder, video=spec.output.video,
-                          codec=spec.output.codec, trail_frames=spec.output.trail, config=config,
-                          embedder=embed if embed is not None else "off",
-                          extra_inputs=[spec.detector.onnx, *task.lists, _file_or_none(spec.detector.class_names)],
-                          options=options, wait=s.wait)
+            job = build_file_run(spec, source, detector, embedder=embed if embed is not None else "off",
+                                 output_dir=Path(s.output_dir) / task.folder, extra_inputs=task.lists,
+                                 options={"batch": s.fingerprint(task.kind)}, wait=s.wait)
         except BaseException:
             source.close()
             raise
@@ -335,11 +329,6 @@ class Worker:
             "tracker_config": config.to_dict(), "started_at": started_at, "finished_at": _now(),
         }
         write_summary(paths["summary"], summary)
-
-
-def _file_or_none(text):
-    """``text`` as a path when it names an existing file (``--class-names FILE|LIST``), else None."""
-    return Path(text) if text and Path(text).is_file() else None
 
 
 def _now() -> str:

@@ -154,11 +154,6 @@ def spec_from_args(args, output_dir=None):
                    associator=args.associator, overrides=parse_settings(args.set))
 
 
-def _file_or_none(text):
-    """``text`` as a path when it names an existing file (``--class-names FILE|LIST``), else None."""
-    return Path(text) if text and Path(text).is_file() else None
-
-
 def _quiet_opencv() -> None:
     """OpenCV / FFmpeg console chatter (codec probing, missing cameras, stream timeouts)
     duplicates our own messages; a user who sets these variables keeps their choice."""
@@ -205,22 +200,17 @@ def preload(args) -> None:
 def run(args) -> int:
     _quiet_opencv()
     from tracker.io.writers import OutputError
-    from tracker.pipeline import FileRun, Interrupted, StopSignals
-    from tracker.run import build_detector, build_source, video_tracker_config
+    from tracker.pipeline import Interrupted, StopSignals
+    from tracker.run import build_detector, build_file_run, build_source
 
     spec = spec_from_args(args)
-    config = video_tracker_config(spec)
     detector = build_detector(spec.detector)
     source = build_source(spec.source)
     try:
         if args.show:
             _check_show()
-        options = {"start": args.start, "end": args.end, "stride": args.stride, "appearance": args.appearance,
-                   "set": dict(spec.overrides)}
-        job = FileRun(source, detector, output_dir=args.output_dir, video=not args.no_video, codec=args.codec,
-                      trail_frames=args.trail, config=config, embedder=args.appearance, keep_annotated=args.show,
-                      extra_inputs=[args.detections, args.onnx, _file_or_none(args.class_names)], options=options,
-                      wait=args.wait)
+        job = build_file_run(spec, source, detector, embedder=args.appearance, keep_annotated=args.show,
+                             wait=args.wait)
     except BaseException:
         source.close()
         raise

@@ -3,8 +3,10 @@ parts (source, detector, embedder, tracker settings). Commands parse their optio
 ``RunSpec``; ``track batch`` sends the same spec to its workers."""
 from tracker.run.build import (
     build_detector,
+    build_file_run,
     build_embedder,
     build_source,
+    input_files,
     mot_tracker_config,
     video_tracker_config,
 )
@@ -21,4 +23,5 @@ from tracker.run.spec import (
 
 __all__ = ["RunSpec", "SourceSpec", "DetectorSpec", "OutputSpec", "APPEARANCE_MODES", "ASSOCIATOR_MODES",
            "apply_overrides", "parse_settings", "build_source", "build_detector", "build_embedder",
+           "build_file_run", "input_files",
            "video_tracker_config", "mot_tracker_config"]

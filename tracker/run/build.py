@@ -5,7 +5,7 @@ command-line namespaces, and raise ``InputError`` naming the parameter.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from tracker.config import TrackerConfig
 from tracker.errors import InputError
@@ -91,6 +91,33 @@ def build_embedder(appearance: Any) -> Tuple[Optional[Callable], Optional[str]]:
     from tracker.pipeline import resolve_embedder
 
     return resolve_embedder(appearance)
+
+
+def input_files(spec: RunSpec) -> List[Path]:
+    """The files a run reads besides its source (never to be overwritten by its outputs): the
+    detection file, the ONNX model, a class-names file (``class_names`` may also be a list)."""
+    det = spec.detector
+    files = [Path(p) for p in (det.detections, det.onnx) if p is not None]
+    if det.class_names and Path(det.class_names).is_file():
+        files.append(Path(det.class_names))
+    return files
+
+
+def build_file_run(spec: RunSpec, source, detector, *, embedder: Any, output_dir=None, extra_inputs: Sequence = (),
+                   options: Optional[dict] = None, wait: bool = False, keep_annotated: bool = False):
+    """The ``FileRun`` of ``track SOURCE`` (and of each ``track batch`` source) for ``spec``:
+    its video settings, tracker settings and inputs; ``output_dir`` defaults to the spec's;
+    ``options`` are recorded in the summary beside the spec's source range, appearance and
+    overrides."""
+    from tracker.pipeline import FileRun
+
+    out = spec.output
+    recorded = {"start": spec.source.start, "end": spec.source.end, "stride": spec.source.stride,
+                "appearance": spec.appearance, "set": dict(spec.overrides), **(options or {})}
+    return FileRun(source, detector, output_dir=out.output_dir if output_dir is None else output_dir,
+                   video=out.video, codec=out.codec, trail_frames=out.trail, config=video_tracker_config(spec),
+                   embedder=embedder, keep_annotated=keep_annotated,
+                   extra_inputs=[*input_files(spec), *extra_inputs], options=recorded, wait=wait)
 
 
 def video_tracker_config(spec: RunSpec) -> TrackerConfig:
