@@ -58,6 +58,12 @@ def construct(cls, kwargs: Mapping[str, Any]):
                          f"fields: {sorted(f.name for f in dataclasses.fields(cls))}") from None
 
 
+def _default_of(field: dataclasses.Field) -> Any:
+    """A dataclass field's default value (built by its factory when it has one)."""
+    factory = field.default_factory  # type: ignore[misc]
+    return factory() if factory is not dataclasses.MISSING else field.default
+
+
 @dataclasses.dataclass(frozen=True)
 class ConfigBase:
     """Base for frozen configs; subclasses validate in ``__post_init__``."""
@@ -65,6 +71,11 @@ class ConfigBase:
     @classmethod
     def field_names(cls) -> list:
         return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def nested_config_fields(cls) -> list:
+        """The fields that hold a nested config (set by dotted keys in ``with_overrides``)."""
+        return [f.name for f in dataclasses.fields(cls) if isinstance(_default_of(f), ConfigBase)]
 
     @classmethod
     def from_dict(cls: Type[T], values: Mapping[str, Any]) -> T:
@@ -79,9 +90,7 @@ class ConfigBase:
             raise ValueError(f"unknown {cls.__name__} key(s) {unknown}; valid keys: {sorted(valid)}")
         kwargs = {}
         for key, value in values.items():
-            default = valid[key].default
-            default_factory = valid[key].default_factory  # type: ignore[misc]
-            sample = default_factory() if default_factory is not dataclasses.MISSING else default
+            sample = _default_of(valid[key])
             if isinstance(sample, ConfigBase) and isinstance(value, Mapping):
                 value = type(sample).from_dict(value)
             kwargs[key] = value
@@ -106,7 +115,7 @@ class ConfigBase:
         nested configs as ``group.<field>``) and for a bad value."""
         if not isinstance(overrides, Mapping):
             raise ValueError(f"overrides must be a mapping of setting -> value, got {type(overrides).__name__}")
-        nested_fields = [name for name in self.field_names() if isinstance(getattr(self, name), ConfigBase)]
+        nested_fields = self.nested_config_fields()
         plain: dict = {}
         nested: dict = {}
         for key, value in overrides.items():

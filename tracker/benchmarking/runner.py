@@ -162,7 +162,7 @@ def run_sequence(adapter: TrackerAdapter, detections: DetectionSet, info: Sequen
     notes: List[str] = list(adapter.notes)
     source = frame_source if adapter.uses_frames else None
     images = iter_frames(source, info, notes) if source is not None else None
-    session = TrackingSession(SequenceFramesSource(info, images), DetectionFileDetector.replaying(detections),
+    session = TrackingSession(SequenceFramesSource(info, images), DetectionFileDetector(detections),
                               embedder="off", tracker=AdapterTracker(adapter), prefetch=0)
     rows, ids = [], set()
     caught: Counter = Counter()

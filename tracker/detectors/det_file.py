@@ -40,18 +40,13 @@ class DetectionFileDetector(BaseDetector):
             raise ValueError(f"min_score must be a finite number or None, got {min_score!r}")
         if seq_length is not None and (not isinstance(seq_length, (int, np.integer)) or seq_length < 1):
             raise ValueError(f"seq_length must be None or an integer >= 1, got {seq_length!r}")
-        if isinstance(path, DetectionSet):  # already loaded (``replaying``)
+        if isinstance(path, DetectionSet):  # already loaded (e.g. shared by several runs)
             self.path, self.detection_set = Path(path.path), path
         else:
             self.path = Path(path)
             self.detection_set = load_detections(self.path, min_score, score_rescale, seq_length)
         self.clip = bool(clip)
         self.next_frame = 1
-
-    @classmethod
-    def replaying(cls, detection_set: DetectionSet, clip: bool = False) -> "DetectionFileDetector":
-        """Replay detections already loaded (a ``DetectionSet``, e.g. shared by several runs)."""
-        return cls(detection_set, clip=clip)
 
     @property
     def last_frame(self) -> int:

@@ -244,8 +244,7 @@ def apply_overrides(config: TrackerConfig, overrides: Mapping[str, Any]) -> Trac
 
 def check_setting_keys(overrides: Iterable[str]) -> None:
     """Every key names a ``TrackerConfig`` field or ``group.<field>`` of a nested config."""
-    nested = tuple(name for name in TrackerConfig.field_names()
-                   if isinstance(getattr(TrackerConfig(), name), ConfigBase))
+    nested = TrackerConfig.nested_config_fields()
     valid = [name for name in TrackerConfig.field_names() if name not in nested]
     for key in overrides:
         group = key.split(".", 1)[0] if "." in key else None
