@@ -242,7 +242,7 @@ def main(argv=None) -> int:
     if not DATA.is_dir():
         print(f"data folder {DATA} not found: nothing to measure", file=sys.stderr)
         return 2
-    from side_by_side import machine, replace_block
+    from side_by_side import machine, rewrite_block
 
     m = machine()
     lines = [f"`python benchmarks/detector_profile.py --frames {args.frames}{' --trials' if args.trials else ''}`; "
@@ -290,8 +290,7 @@ def main(argv=None) -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write_docs:
-        doc = ROOT / "docs" / "detector.md"
-        doc.write_text(replace_block(doc.read_text(encoding="utf-8"), text, BEGIN, END), encoding="utf-8")
+        rewrite_block(ROOT / "docs" / "detector.md", text, BEGIN, END)
     return 0
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from side_by_side import machine, replace_block  # noqa: E402
+from side_by_side import machine, rewrite_block  # noqa: E402
 from tracker.detectors import default_detector  # noqa: E402
 from tracker.pipeline import FileRun  # noqa: E402
 
@@ -97,8 +97,7 @@ def main(argv=None) -> int:
         "|---|---|---:|---:|---:|", *lines]) + "\n"
     print(text)
     if args.write_docs:
-        doc = ROOT / "docs" / "detector.md"
-        doc.write_text(replace_block(doc.read_text(encoding="utf-8"), text, BEGIN, END), encoding="utf-8")
+        rewrite_block(ROOT / "docs" / "detector.md", text, BEGIN, END)
     return 0
 
 

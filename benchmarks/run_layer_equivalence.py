@@ -104,12 +104,12 @@ def strip_times(value):
 ADDED_KEYS: set = set()
 
 
-def compare_trees(a: Path, b: Path, pattern: str = "*") -> list:
+def compare_trees(a: Path, b: Path, pattern: str = "**/*") -> list:
     """-> a list of differences between two output folders (empty when equivalent); only the
     files matching ``pattern`` (relative to the folder) are compared."""
     diffs = []
-    names_a = {p.relative_to(a) for p in a.glob(pattern if pattern != "*" else "**/*") if p.is_file()}
-    names_b = {p.relative_to(b) for p in b.glob(pattern if pattern != "*" else "**/*") if p.is_file()}
+    names_a = {p.relative_to(a) for p in a.glob(pattern) if p.is_file()}
+    names_b = {p.relative_to(b) for p in b.glob(pattern) if p.is_file()}
     for missing in sorted(names_a ^ names_b):
         diffs.append(f"{missing}: only in {'baseline' if missing in names_a else 'current'}")
     for rel in sorted(names_a & names_b):
@@ -156,7 +156,7 @@ def main(argv=None) -> int:
                 code = run_track(checkout, COMMANDS[name](out), work / f"{label}-{name}.log")
             outs[label] = (out, code)
         (out_a, code_a), (out_b, code_b) = outs["baseline"], outs["current"]
-        diffs = compare_trees(out_a, out_b, COMPARED.get(name, "*"))
+        diffs = compare_trees(out_a, out_b, COMPARED.get(name, "**/*"))
         if code_a != code_b:
             diffs.insert(0, f"exit codes {code_a} vs {code_b}")
         n_files = sum(1 for p in out_b.rglob("*") if p.is_file())

@@ -131,6 +131,11 @@ def replace_block(text: str, block: str, begin: str = BEGIN, end: str = END) -> 
     return f"{head}{begin}\n{block.rstrip()}\n{end}{tail}"
 
 
+def rewrite_block(path: Path, block: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace the generated block between the markers of the page ``path`` (``replace_block``)."""
+    path.write_text(replace_block(path.read_text(encoding="utf-8"), block, begin, end), encoding="utf-8")
+
+
 def run_side_by_side(args, root: Path) -> int:
     from tracker.io.sources import open_source
     from tracker.pipeline import STAGES
@@ -187,7 +192,7 @@ def run_side_by_side(args, root: Path) -> int:
         args.json.write_text(json.dumps({"machine": [before, after], "rows": rows}, indent=2))
     if args.write_docs:
         for doc in (root / "README.md", root / "docs" / "detector.md"):
-            doc.write_text(replace_block(doc.read_text(encoding="utf-8"), text), encoding="utf-8")
+            rewrite_block(doc, text)
     return 0
 
 
