@@ -31,6 +31,7 @@ from tracker.benchmarking.adapters import (
     make_adapter,
     peers_version,
 )
+from tracker.benchmarking.groups import resolve_groups
 from tracker.boxes import xyxy_to_xywh
 from tracker.detectors.det_file import DetectionFileDetector
 from tracker.errors import InputError, parameter_error
@@ -203,6 +204,8 @@ class BenchSettings:
     min_score: None = detections unfiltered; else the same threshold for every tracker.
     score_rescale: ``tracker.io.mot.SCORE_RESCALE_MODES`` (same for every tracker).
     use_embedder: give ``ours`` the default appearance embedder when frames exist.
+    groups: group rows besides the combined one (``tracker.benchmarking.groups.resolve_groups``:
+        ``camera``, ``conventions``, ``all`` or a group file); None for none.
     """
 
     mot_root: Path
@@ -214,6 +217,7 @@ class BenchSettings:
     min_score: Optional[float] = None
     score_rescale: str = "auto"
     use_embedder: bool = True
+    groups: Optional[str] = None
 
     def __post_init__(self) -> None:
         unknown = [t for t in self.trackers if t not in ALL_TRACKERS]
@@ -231,7 +235,7 @@ class BenchSettings:
                 "seqs": None if self.seqs is None else list(self.seqs),
                 "video_root": None if self.video_root is None else str(self.video_root),
                 "det_name": self.det_name, "min_score": self.min_score, "score_rescale": self.score_rescale,
-                "use_embedder": self.use_embedder}
+                "use_embedder": self.use_embedder, "groups": self.groups}
 
 
 @dataclass
@@ -249,6 +253,7 @@ class BenchResult:
     started: str
     wall_seconds: float
     eval_warnings: List[str] = field(default_factory=list)
+    groups: Dict[str, List[str]] = field(default_factory=dict)
 
     @property
     def trackers(self) -> List[str]:
@@ -259,6 +264,13 @@ class BenchResult:
         frames = sum(r.frames for r in runs)
         seconds = sum(r.seconds for r in runs)
         return {"frames": frames, "seconds": seconds, "fps": frames / seconds if seconds > 0 else math.inf}
+
+    def group_result(self, tracker: str, group: str):
+        """The tracker's counts summed over one group's sequences (a ``SequenceResult``)."""
+        from tracker.evaluation.results import combine_results
+
+        per_sequence = self.reports[tracker].per_sequence
+        return combine_results([per_sequence[s] for s in self.groups[group]], name=group)
 
     def speed_ratio(self, tracker: str) -> Optional[float]:
         """Tracker frames/s divided by SORT's (None without SORT)."""
@@ -340,6 +352,8 @@ def run_bench(settings: BenchSettings, progress: Optional[Progress] = None) -> B
     started = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     t0 = time.perf_counter()
     sequences, notes = _select_sequences(settings)
+    if settings.groups is not None:  # a bad group spec fails before anything runs
+        resolve_groups(settings.groups, [s.name for s in sequences])
     skipped: Dict[str, str] = {}
     trackers = []
     for name in settings.trackers:  # build each once: a peer not installed, or weights missing, is reported
@@ -389,8 +403,11 @@ def run_bench(settings: BenchSettings, progress: Optional[Progress] = None) -> B
     names = [s.name for s in sequences]
     reports = evaluate_trackers(settings.mot_root, {t: out_dir / t for t in trackers}, seqs=names)
     eval_warnings = sorted({w for r in reports.values() for w in r.warnings})
+    benchmarks = {s: r.info.get("benchmark") for s, r in next(iter(reports.values())).per_sequence.items()} \
+        if reports else {}
+    groups = resolve_groups(settings.groups, names, benchmarks)
     return BenchResult(settings, seq_info, runs, skipped, reports, notes, started, time.perf_counter() - t0,
-                       eval_warnings)
+                       eval_warnings, groups)
 
 
 def machine_info() -> dict:
