@@ -338,6 +338,14 @@ class TrackingSession:
                                   "pixels; the annotated video is resized to the first frame's size)")
         self._last_shape = shape
 
+    def camera_motion_summary(self) -> dict:
+        """``{"method": ..., "frames": {status: count}}``: how camera-motion compensation went
+        (frames without pixels are not counted: nothing is estimated on them)."""
+        estimator = getattr(self.tracker, "camera_motion", None)
+        if estimator is None:
+            return {"method": None, "frames": {}}
+        return {"method": estimator.method, "frames": dict(estimator.counts)}
+
     def close(self) -> None:
         """Release the source (the session owns it, also one passed in as a ``FrameSource``)."""
         self.source.close()
@@ -725,6 +733,7 @@ class FileRun:
             "files": files,
             "detector": repr(s.detector),
             "appearance": s.embed_fn is not None,
+            "camera_motion": s.camera_motion_summary(),
             "notes": list(self.info.notes) + list(s.notes),
             "options": self.options,
             "tracker_config": s.config.to_dict(),

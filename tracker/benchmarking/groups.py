@@ -56,7 +56,7 @@ def builtin_groups(sequences: Sequence[str], groupings: Sequence[str],
     ``benchmarks``: the evaluation conventions each sequence was scored with."""
     unknown = [g for g in groupings if g not in GROUPINGS]
     if unknown:
-        raise InputError(f"unknown grouping(s) {', '.join(unknown)}; choose from {', '.join(GROUPINGS)}, "
+        raise InputError(f"groups: unknown grouping(s) {', '.join(unknown)}; choose from {', '.join(GROUPINGS)}, "
                          f"{ALL_GROUPINGS} or a group file", "groups")
     groups: Dict[str, List[str]] = {}
     for grouping in groupings:
@@ -76,7 +76,7 @@ def read_group_file(path, sequences: Sequence[str]) -> Dict[str, List[str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read the group file ({exc})", "groups") from None
+        raise InputError(f"groups {path}: cannot read the group file ({exc})", "groups") from None
     known = set(sequences)
     groups: Dict[str, List[str]] = {}
     for number, raw in enumerate(text.splitlines(), 1):
@@ -85,16 +85,16 @@ def read_group_file(path, sequences: Sequence[str]) -> Dict[str, List[str]]:
             continue
         parts = line.split(None, 1)
         if len(parts) != 2:
-            raise InputError(f"{path}:{number}: expected '<sequence> <group>', got {raw.strip()!r}", "groups")
+            raise InputError(f"groups {path}:{number}: expected '<sequence> <group>', got {raw.strip()!r}", "groups")
         seq, group = parts[0], parts[1].strip()
         if seq not in known:
-            raise InputError(f"{path}:{number}: sequence {seq!r} is not among the benchmarked ones "
+            raise InputError(f"groups {path}:{number}: sequence {seq!r} is not among the benchmarked ones "
                              f"({', '.join(sorted(known))})", "groups")
         members = groups.setdefault(group, [])
         if seq not in members:
             members.append(seq)
     if not groups:
-        raise InputError(f"{path}: the group file names no sequence", "groups")
+        raise InputError(f"groups {path}: the group file names no sequence", "groups")
     return groups
 
 
@@ -113,5 +113,5 @@ def resolve_groups(spec: Optional[str], sequences: Sequence[str],
         groups = read_group_file(spec, sequences)
         order = {s: i for i, s in enumerate(sequences)}
         return {g: sorted(m, key=order.__getitem__) for g, m in groups.items()}
-    raise InputError(f"{spec!r} is neither a grouping ({', '.join(GROUPINGS)}, {ALL_GROUPINGS}) nor a group file",
-                     "groups")
+    raise InputError(f"groups {spec!r} is neither a grouping ({', '.join(GROUPINGS)}, {ALL_GROUPINGS}) "
+                     "nor a group file", "groups")

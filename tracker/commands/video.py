@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from tracker import exit_codes
+from tracker.camera_motion import AUTO_METHOD, CMC_METHODS
 from tracker.config import ASSOCIATOR_CHOICES_HELP, ASSOCIATORS
 from tracker.errors import InputError
 from tracker.io.sources import DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF_S
@@ -57,6 +58,12 @@ def add_tracker_options(parser: argparse.ArgumentParser, associator_help: str = 
                      help="use the appearance embedder: auto = when it is installed (default)")
     trk.add_argument("--associator", choices=ASSOCIATORS + ("default",), default="default",
                      help=associator_help)
+    trk.add_argument("--cmc", choices=CMC_METHODS, default="auto",
+                     help="camera-motion compensation: the global motion between frames (estimated on the "
+                          "background, detections masked out) moves every track before matching; auto = "
+                          f"{AUTO_METHOD} (sparse optical flow + RANSAC), ecc = ECC image alignment, off = none. "
+                          "Only where frames exist (not for a detection file alone); the transform per frame is in "
+                          "the JSONL, the counts in the summary (default: auto)")
     trk.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a TrackerConfig setting, e.g. --set lost_horizon_s=6 or "
                           "--set motion.measurement_noise=0.1 (repeatable)")
@@ -151,7 +158,7 @@ def spec_from_args(args, output_dir=None):
     output = OutputSpec(output_dir=_text(args.output_dir if output_dir is None else output_dir),
                         video=not args.no_video, codec=args.codec, trail=args.trail)
     return RunSpec(source=source, detector=detector, output=output, appearance=args.appearance,
-                   associator=args.associator, overrides=parse_settings(args.set))
+                   associator=args.associator, cmc=args.cmc, overrides=parse_settings(args.set))
 
 
 def _quiet_opencv() -> None:

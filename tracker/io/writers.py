@@ -230,6 +230,10 @@ class JsonlWriter(_LineFile):
     ``frame`` is the 1-based MOT frame number, ``index`` the 0-based decoded index, ``time``
     seconds, ``box`` xyxy pixels; ``state`` is ``confirmed`` or ``lost`` (a lost track's box is
     predicted, ``observed`` false); ``class_name`` is present when the detector names classes.
+    When the tracker estimated the camera's motion (frames given), ``camera_motion`` holds
+    ``{"affine": [[a, b, tx], [c, d, ty]], "status": "ok"}``: the map from the previous frame's
+    pixels to this frame's (status ``ok``, ``fallback`` = identity after a failed fit, ``first``,
+    ``off``; ``tracker.camera_motion``).
     """
 
     def __init__(self, final: Path, class_names: Optional[Sequence[str]] = None,
@@ -249,7 +253,10 @@ class JsonlWriter(_LineFile):
             item["observed"] = bool(obs)
             items.append(item)
         ts = round(float(timestamp), 6) if math.isfinite(timestamp) else None
-        return {"frame": int(frame_index) + 1, "index": int(frame_index), "time": ts, "tracks": items}
+        record = {"frame": int(frame_index) + 1, "index": int(frame_index), "time": ts, "tracks": items}
+        if tracks.camera_motion is not None:
+            record["camera_motion"] = tracks.camera_motion.to_dict()
+        return record
 
     def encode(self, frame_index: int, timestamp: float, tracks: Tracks) -> list:
         """The line of one frame (nothing is written)."""

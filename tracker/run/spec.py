@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Union
 
+from tracker.camera_motion import CMC_METHODS
 from tracker.config import ASSOCIATORS, TrackerConfig
 from tracker.config_base import ConfigBase
 from tracker.errors import InputError, parameter_error
@@ -196,14 +197,16 @@ class OutputSpec(ConfigBase):
 class RunSpec(ConfigBase):
     """A whole run: ``source``, ``detector``, ``output``; ``appearance`` (``auto``, ``on``,
     ``off``); ``associator`` (``default``: the command's own; else one of ``ASSOCIATORS``);
-    ``overrides``: ``TrackerConfig`` settings, dotted for nested ones
-    (``{"motion.measurement_noise": 0.1}``), applied after ``associator``."""
+    ``cmc``: camera-motion compensation when frames exist (``CMC_METHODS``: ``auto``, ``sparse``,
+    ``ecc``, ``off``); ``overrides``: ``TrackerConfig`` settings, dotted for nested ones
+    (``{"motion.measurement_noise": 0.1}``), applied after ``associator`` and ``cmc``."""
 
     source: SourceSpec = field(default_factory=SourceSpec)
     detector: DetectorSpec = field(default_factory=DetectorSpec)
     output: OutputSpec = field(default_factory=OutputSpec)
     appearance: str = "auto"
     associator: str = "default"
+    cmc: str = "auto"
     overrides: Dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -212,16 +215,18 @@ class RunSpec(ConfigBase):
                 raise parameter_error(name, f"must be a {cls.__name__}")
         _check_choice("appearance", self.appearance, APPEARANCE_MODES)
         _check_choice("associator", self.associator, ASSOCIATOR_MODES)
+        _check_choice("cmc", self.cmc, CMC_METHODS)
         if not isinstance(self.overrides, Mapping):
             raise parameter_error("overrides", f"must be a mapping, got {type(self.overrides).__name__}")
         object.__setattr__(self, "overrides", dict(self.overrides))
         self.tracker_config(TrackerConfig())  # validates the overrides now, not at the first frame
 
     def tracker_config(self, base: TrackerConfig) -> TrackerConfig:
-        """``base`` with ``associator`` (unless ``default``) and then ``overrides`` applied."""
+        """``base`` with ``associator`` (unless ``default``), ``cmc`` and then ``overrides`` applied."""
         settings = dict(self.overrides)
         if self.associator != "default":
             settings.setdefault("associator", self.associator)
+        settings.setdefault("camera_motion.method", self.cmc)
         return apply_overrides(base, settings)
 
     def to_json(self) -> str:
