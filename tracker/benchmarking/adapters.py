@@ -31,6 +31,7 @@ import numpy as np
 
 from tracker.association import make_associator
 from tracker.association.transformer import heldout_weights_path
+from tracker.benchmarking.virtual_camera import source_sequence
 from tracker.config import TrackerConfig
 from tracker.core import Tracker
 from tracker.detections import Detections
@@ -226,7 +227,8 @@ def make_adapter(name: str, frame_rate: float, frames_available: bool = False,
     as ``track mot --associator iou`` builds it, so associator-dependent defaults follow).
     image_size: (width, height) of the sequence's frames, for ours when no frame is given.
     sequence: the sequence's name: ``ours-heldout`` uses the learned weights that never saw it
-    (``tracker.association.transformer.heldout_weights_path``).
+    (``tracker.association.transformer.heldout_weights_path``; for ``<SEQ>-vcam<seed>``, the
+    weights that never saw ``<SEQ>``).
     Raises ``PeerUnavailable`` when a peer cannot be imported.
     """
     if name in OURS_TRACKERS:
@@ -238,7 +240,8 @@ def make_adapter(name: str, frame_rate: float, frames_available: bool = False,
         use_embedder = embedder if (frames_available and name != "ours-iou") else None
         weights = None
         if name == "ours-heldout" and base.associator != "iou":
-            weights = heldout_weights_path(sequence or "")
+            # a virtual moving-camera variant is held out exactly when its source sequence is
+            weights = heldout_weights_path(source_sequence(sequence or ""))
         adapter = OursAdapter(name, base, use_embedder, image_size, weights=weights)
         adapter.notes.append(f"associator={base.associator}; "
                              + (f"weights {weights.parent.name}/{weights.name}; " if weights else "")

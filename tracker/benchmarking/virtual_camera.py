@@ -72,6 +72,13 @@ class VirtualCameraConfig(ConfigBase):
                              f"{self.view_fraction / self.zoom_min:.3f} of the source) must fit in the source")
 
 
+def source_sequence(name: str) -> str:
+    """The real sequence a generated one was made from (``ETH-Bahnhof-vcam2`` -> ``ETH-Bahnhof``);
+    any other name is returned as it is."""
+    head, sep, seed = name.rpartition(VIRTUAL_SUFFIX)
+    return head if sep and head and seed.isdigit() else name
+
+
 def output_size(source_size: Tuple[int, int], config: VirtualCameraConfig) -> Tuple[int, int]:
     """(width, height) of the generated frames, pixels."""
     return (max(1, int(round(source_size[0] * config.view_fraction))),
