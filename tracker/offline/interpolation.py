@@ -27,12 +27,12 @@ class GapFiller:
     def __init__(self, times: Sequence[float], max_fill_s: float):
         self.times = np.asarray(times, np.float64)
         self.max_fill_s = float(max_fill_s)
-        self._last: Dict[int, Tuple[int, np.ndarray]] = {}
+        self._last: Dict[int, Tuple[int, Sequence[float]]] = {}
         self.filled: Dict[int, List[Tuple[int, np.ndarray, int]]] = {}
         self.rows = 0
 
-    def observe(self, identity: int, pos: int, box: np.ndarray, class_id: int) -> None:
-        box = np.asarray(box, np.float64)
+    def observe(self, identity: int, pos: int, box: Sequence[float], class_id: int) -> None:
+        """``identity`` was observed at frame position ``pos`` with ``box`` (4,) xyxy pixels."""
         previous = self._last.get(identity)
         self._last[identity] = (pos, box)
         if previous is None or self.max_fill_s <= 0:
@@ -41,7 +41,8 @@ class GapFiller:
         t0, t1 = self.times[q], self.times[pos]
         if pos - q < 2 or t1 - t0 > self.max_fill_s or t1 <= t0:
             return
-        boxes = interpolate_boxes(t0, old, t1, box, self.times[q + 1:pos])
+        boxes = interpolate_boxes(t0, np.asarray(old, np.float64), t1, np.asarray(box, np.float64),
+                                  self.times[q + 1:pos])
         for k, filled_box in zip(range(q + 1, pos), boxes):
             self.filled.setdefault(k, []).append((identity, filled_box, class_id))
         self.rows += len(boxes)

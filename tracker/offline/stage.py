@@ -134,8 +134,8 @@ class OfflineLinker:
             keep = lab >= 0
             new_ids = ids[lab[keep]]
             tr = frame.tracks
-            for tid, box, cls in zip(new_ids, tr.xyxy[keep], tr.class_ids[keep]):
-                filler.observe(int(tid), pos, box, int(cls))
+            for tid, box, cls in zip(new_ids.tolist(), tr.xyxy[keep].tolist(), tr.class_ids[keep].tolist()):
+                filler.observe(tid, pos, box, cls)
             relabelled.append((keep, new_ids))
         out = [_frame(frame, keep, new_ids, filler.filled.get(pos, []))
                for pos, (frame, (keep, new_ids)) in enumerate(zip(frames, relabelled))]
@@ -182,6 +182,12 @@ def _frame(frame: TrackedFrame, keep: np.ndarray, ids: np.ndarray, filled: list)
     sorted by ID."""
     tr = frame.tracks
     n_fill = len(filled)
+    if n_fill == 0 and keep.all():  # the common frame: the same rows, new IDs
+        order = np.argsort(ids, kind="stable")
+        return TrackedFrame(frame.frame_index, frame.timestamp,
+                            Tracks(ids[order], tr.xyxy[order], tr.scores[order], tr.class_ids[order],
+                                   tr.det_index[order], tr.observed[order], tr.states[order], tr.frame_index,
+                                   tr.timestamp))
     track_ids = np.concatenate([ids, np.asarray([f[0] for f in filled], np.int64)])
     xyxy = np.concatenate([tr.xyxy[keep], np.asarray([f[1] for f in filled], np.float32).reshape(n_fill, 4)])
     scores = np.concatenate([tr.scores[keep], np.full(n_fill, FILLED_SCORE, np.float32)])

@@ -11,6 +11,7 @@ tracklet (label -1).
 """
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Deque, Dict, List, Optional, Tuple
@@ -113,8 +114,12 @@ class _Open:
 
     tracklet: Tracklet
     index: int
-    first: List[Tuple[float, np.ndarray]] = field(default_factory=list)
-    last: Deque[Tuple[float, np.ndarray]] = field(default_factory=deque)
+    end_pos: int = 0
+    end_time: float = 0.0
+    end_box: List[float] = field(default_factory=list)
+    rows: int = 0
+    first: List[Tuple[float, Tuple[float, float]]] = field(default_factory=list)
+    last: Deque[Tuple[float, Tuple[float, float]]] = field(default_factory=deque)
     emb_sum: Optional[np.ndarray] = None
 
 
@@ -136,13 +141,15 @@ class TrackletBuilder:
         pos, labels = self._position, np.full(len(tracks), NO_TRACKLET, np.int32)
         self._position += 1
         quality = appearance_quality(tracks) if embeddings is not None else None
-        for j in np.flatnonzero(tracks.observed):
-            tid, box = int(tracks.track_ids[j]), tracks.xyxy[j].astype(np.float64)
+        # plain floats: a few operations per row, where NumPy's per-call cost would dominate
+        ids, boxes, classes = tracks.track_ids.tolist(), tracks.xyxy.tolist(), tracks.class_ids.tolist()
+        for j in np.flatnonzero(tracks.observed).tolist():
+            tid, box = ids[j], boxes[j]
             current = self._open.get(tid)
-            if current is None or self._cut(current.tracklet, box, timestamp):
+            if current is None or self._cut(current, box, timestamp):
                 if current is not None:
                     self._close(current)
-                current = self._start(tid, int(tracks.class_ids[j]), pos, timestamp, box)
+                current = self._start(tid, classes[j], pos, timestamp, box)
             self._extend(current, pos, timestamp, box)
             if embeddings is not None and quality is not None and quality[j] > 0:
                 weighted = quality[j] * np.asarray(embeddings[j], np.float64)
@@ -157,34 +164,35 @@ class TrackletBuilder:
         return self.tracklets
 
     # ----------------------------------------------------------------------------- steps
-    def _cut(self, tracklet: Tracklet, box: np.ndarray, timestamp: float) -> bool:
+    def _cut(self, current: "_Open", box: List[float], timestamp: float) -> bool:
         """True where the online tracker may have guessed: see ``OfflineConfig.cut_*``."""
         cfg = self.config
-        gap = timestamp - tracklet.end_time
+        gap = timestamp - current.end_time
         if cfg.cut_after_gap_s is not None and gap >= cfg.cut_after_gap_s:
             return True
-        h_old, h_new = tracklet.end_height, max(float(box[3] - box[1]), MIN_HEIGHT_PX)
+        old = current.end_box
+        h_old, h_new = max(old[3] - old[1], MIN_HEIGHT_PX), max(box[3] - box[1], MIN_HEIGHT_PX)
         if max(h_old, h_new) / min(h_old, h_new) > cfg.cut_size_ratio:
             return True
         if gap <= 0:
             return False
-        jump = float(np.linalg.norm(box_centre(box) - box_centre(tracklet.end_box))) / np.sqrt(h_old * h_new)
+        jump = math.hypot((box[0] + box[2] - old[0] - old[2]) / 2.0,
+                          (box[1] + box[3] - old[1] - old[3]) / 2.0) / math.sqrt(h_old * h_new)
         return jump / gap > cfg.cut_speed
 
-    def _start(self, tid: int, class_id: int, pos: int, timestamp: float, box: np.ndarray) -> _Open:
-        tracklet = Tracklet(tid, class_id, pos, float(timestamp), box)
+    def _start(self, tid: int, class_id: int, pos: int, timestamp: float, box: List[float]) -> "_Open":
+        tracklet = Tracklet(tid, class_id, pos, float(timestamp), np.asarray(box, np.float64))
         current = _Open(tracklet, len(self.tracklets))
         self.tracklets.append(tracklet)
         self._open[tid] = current
         return current
 
-    def _extend(self, current: _Open, pos: int, timestamp: float, box: np.ndarray) -> None:
-        t = current.tracklet
-        t.end_pos, t.end_time, t.end_box = pos, float(timestamp), box
-        t.rows += 1
+    def _extend(self, current: "_Open", pos: int, timestamp: float, box: List[float]) -> None:
+        current.end_pos, current.end_time, current.end_box = pos, float(timestamp), box
+        current.rows += 1
         window = self.config.velocity_window_s
-        centre = box_centre(box)
-        if timestamp - t.start_time <= window:
+        centre = ((box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0)
+        if timestamp - current.tracklet.start_time <= window:
             current.first.append((float(timestamp), centre))
         current.last.append((float(timestamp), centre))
         while current.last and timestamp - current.last[0][0] > window:
@@ -192,6 +200,8 @@ class TrackletBuilder:
 
     def _close(self, current: _Open) -> None:
         t = current.tracklet
+        t.end_pos, t.end_time, t.end_box, t.rows = (current.end_pos, current.end_time,
+                                                    np.asarray(current.end_box, np.float64), current.rows)
         t.start_velocity = fitted_velocity([a for a, _ in current.first], [c for _, c in current.first])
         t.end_velocity = fitted_velocity([a for a, _ in current.last], [c for _, c in current.last])
         if current.emb_sum is not None:
