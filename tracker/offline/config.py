@@ -16,8 +16,9 @@ MAX_SECONDS = 86400.0
 
 @dataclass(frozen=True)
 class OfflineConfig(ConfigBase):
-    """Settings of ``link_tracklets`` (defaults: ``docs/offline.md``, chosen by leave-sequences-out
-    folds on the development sequences).
+    """Settings of ``link_tracklets``. ``threshold``, ``max_gap_s`` and ``max_fill_s`` are the
+    values every one of the 4 leave-sequences-out folds chose on the development sequences
+    (``benchmarks/offline_linking.py``, docs/offline.md); the scorer's spreads are hand-set.
 
     Tracklets (``tracklets.py``):
       cut_speed: an online track is cut where its box moves faster than this between two
@@ -53,7 +54,7 @@ class OfflineConfig(ConfigBase):
     cut_size_ratio: float = 1.6
     cut_after_gap_s: Optional[float] = None
     velocity_window_s: float = 1.0
-    max_gap_s: float = 6.0
+    max_gap_s: float = 4.0
     max_speed: float = 1.5
     position_sigma: float = 0.25
     position_sigma_rate: float = 0.25
@@ -66,9 +67,9 @@ class OfflineConfig(ConfigBase):
     appearance_sigma: float = 0.15
     prior_log_odds: float = 0.0
     gap_decay_s: float = 4.0
-    threshold: float = 0.5
+    threshold: float = 0.9
     link: bool = True
-    max_fill_s: float = 1.0
+    max_fill_s: float = 2.0
 
     def __post_init__(self) -> None:
         name = type(self).__name__
