@@ -43,6 +43,8 @@ CANDIDATES: Dict[str, dict] = {
     "lost_horizon_s=2": {"lost_horizon_s": 2.0},
     "lost_horizon_s=8": {"lost_horizon_s": 8.0},
     "first_match_iou=0.1": {"first_match_iou": 0.1},
+    "new_track_score=0.5": {"new_track_score": 0.5},
+    "min_hits=1": {"min_hits": 1},
 }
 GROUP_ORDER = ("real static", "real moving", "virtual moving", "MOT15", "MOT17")
 METRICS = (("HOTA", "HOTA", "pct"), ("AssA", "AssA", "pct"), ("IDF1", "IDF1", "pct"), ("MOTA", "MOTA", "pct"),
@@ -70,8 +72,23 @@ def combined_root(out: Path, roots: List[Path]) -> Path:
 
 
 def run_tracker(name: str, overrides: dict, root: Path, seqs: List[str], out_dir: Path) -> dict:
-    """Run one tracker on every sequence (no frames: MOT files), write results, evaluate;
-    returns {sequence: SequenceResult}."""
+    """{sequence: SequenceResult} of one tracker on every sequence (no frames: MOT files),
+    cached in ``out_dir/results.pkl`` with the settings that made it (a rerun with the same
+    settings and sequences reads it back)."""
+    import pickle
+
+    cache = out_dir / "results.pkl"
+    key = (name, sorted(overrides.items()), list(seqs))
+    if cache.is_file():
+        stored_key, stored = pickle.loads(cache.read_bytes())
+        if stored_key == key:
+            return stored
+    results = _run_tracker(name, overrides, root, seqs, out_dir)
+    cache.write_bytes(pickle.dumps((key, results)))
+    return results
+
+
+def _run_tracker(name: str, overrides: dict, root: Path, seqs: List[str], out_dir: Path) -> dict:
     from tracker.benchmarking.adapters import make_adapter
     from tracker.benchmarking.runner import FrameOrigin, run_sequence
     from tracker.config import TrackerConfig

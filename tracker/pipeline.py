@@ -48,6 +48,7 @@ from tracker.memory import MemoryConfig
 from tracker.status import RunStatus, SourceEnd
 from tracker.io.prefetch import DEFAULT_DEPTH, Prefetcher, check_depth
 from tracker.motion import MotionConfig
+from tracker.offline import OfflineConfig, OfflineLinker, OfflineStats, TrackedFrame, row_embeddings
 from tracker.tracks import Tracks
 from tracker.viz import DEFAULT_TRAIL_FRAMES, Annotator
 
@@ -484,6 +485,13 @@ class FileRun:
     background thread (``TrackingSession``; 0: none) and, with ``background_video`` (default),
     the annotated video is encoded on another one; the files are the same either way. The
     ``write`` stage then counts only the time spent handing frames to the encoder.
+
+    ``offline`` (an ``OfflineConfig``; None: off): the offline identity stage
+    (``tracker.offline``). The frames are still written as they come (a crash leaves the online
+    results in the ``.partial`` files); when the run ends, the tracklets are linked over the
+    whole recording, gaps filled, and the ``.txt`` and ``.jsonl`` are rewritten with the linked
+    results before they get their final names (``offline`` in the summary says what it did).
+    The annotated video and the yielded results stay the online ones.
     """
 
     def __init__(self, source: Any, detector: Any = None, *, output_dir: Optional[Union[str, Path]] = None,
@@ -493,7 +501,9 @@ class FileRun:
                  keep_annotated: bool = False, extra_inputs: Sequence[Union[str, Path]] = (),
                  flush_every_s: float = DEFAULT_FLUSH_EVERY_S, options: Optional[dict] = None,
                  wait: bool = False, prefetch: int = DEFAULT_PREFETCH,
-                 background_video: bool = True):
+                 background_video: bool = True, offline: Optional[OfflineConfig] = None):
+        if offline is not None and not isinstance(offline, OfflineConfig):
+            raise InputError(f"offline must be an OfflineConfig or None, got {type(offline).__name__}", "offline")
         self.started = time.monotonic()
         self.started_at = _now()
         self.session = TrackingSession(source, detector, config=config, embedder=embedder, start=start, end=end,
@@ -521,6 +531,8 @@ class FileRun:
         self.first_mot_frame: Optional[int] = None
         self._loop_started: Optional[float] = None
         self.busy = False
+        self.linker = OfflineLinker(offline) if offline is not None else None
+        self.offline_stats: Optional[OfflineStats] = None
 
     def _setup(self, output_dir, video, codec, trail_frames, keep_annotated, extra_inputs, flush_every_s,
                wait) -> None:
@@ -594,6 +606,9 @@ class FileRun:
                 if self.video is not None:
                     # the encoder thread gets its own copy: the caller may draw on the one yielded
                     self.video.write(annotated.copy() if self.background_video else annotated)
+                if self.linker is not None:
+                    self.linker.add(TrackedFrame(result.frame_index, result.timestamp, result.tracks,
+                                                 row_embeddings(result.tracks, result.detections)))
                 self.busy = False
                 t2 = clock()
                 timings["annotate"] += t1 - t0
@@ -645,6 +660,8 @@ class FileRun:
             self._note_unused_detections(status)
             try:
                 self.sinks.flush()  # both text files get every frame, or neither the last ones
+                if self.linker is not None:
+                    self._write_linked()
                 for w in self._opened:
                     w.seal()
                 for w in self._opened:
@@ -659,6 +676,18 @@ class FileRun:
         finally:
             self.busy = False
             self._unlock()
+
+    def _write_linked(self) -> None:
+        """Link the run's tracklets (``tracker.offline``) and rewrite the text files with them."""
+        result = self.linker.finish()
+        self.linker = None
+        self.offline_stats = result.stats
+        mot_lines, jsonl_lines = [], []
+        for frame in result.frames:
+            mot_lines += self.mot.encode(frame.mot_frame, frame.tracks)
+            jsonl_lines += self.jsonl.encode(frame.frame_index, frame.timestamp, frame.tracks)
+        self.mot.replace_all(mot_lines)
+        self.jsonl.replace_all(jsonl_lines)
 
     def _unlock(self) -> None:
         if self.lock is not None:
@@ -737,6 +766,7 @@ class FileRun:
             "notes": list(self.info.notes) + list(s.notes),
             "options": self.options,
             "tracker_config": s.config.to_dict(),
+            "offline": None if self.offline_stats is None else self.offline_stats.to_dict(),
             "started_at": self.started_at,
             "finished_at": _now(),
         }

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "tracker"
 LAYERS = {
     "core": ("errors", "exit_codes", "status", "special_paths", "model_registry", "config_base", "config", "boxes",
              "detections", "tracks", "motion", "camera_motion", "memory", "assignment", "association", "core"),
-    "stages": ("detectors", "embedding", "io", "evaluation", "viz"),
+    "stages": ("detectors", "embedding", "io", "evaluation", "viz", "offline"),
     "run": ("run", "pipeline", "mot_runner", "batch", "benchmarking", "training"),
     "commands": ("commands", "cli"),
 }

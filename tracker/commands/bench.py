@@ -18,8 +18,10 @@ from tracker.io.mot import SCORE_RESCALE_MODES
 DESCRIPTION = """Benchmark ours against the established trackers, side by side, on identical detections.
 
 Accuracy run (the default): runs each tracker of --trackers (ours = the default tracker as
-shipped, ours-iou = the non-learned core, and SORT, ByteTrack, OC-SORT, BoT-SORT from Roboflow's
-`trackers` package, the optional `bench` extra) on <SEQ>/det/<det-name> of every sequence under
+shipped with the offline identity stage, as `track mot` runs a file; ours-online = the same
+with --online; ours-heldout, ours-iou = online variants; SORT, ByteTrack, OC-SORT, BoT-SORT from
+Roboflow's `trackers` package, the optional `bench` extra, and each of them + the offline
+stage's gap filling, e.g. sort+interp) on <SEQ>/det/<det-name> of every sequence under
 --mot-root, writes DIR/<tracker>/<SEQ>.txt, evaluates them as `track eval` does, and prints one
 table: HOTA, DetA, AssA, MOTA, IDF1, IDsw, FP, FN, re-entry ID recall, tracker-only frames/s
 (time inside update) and its ratio to SORT. A peer that is not installed is reported and skipped.

@@ -135,6 +135,27 @@ class _LineFile(_Finalizable):
         except OSError:
             self._broken = True
 
+    def replace_all(self, lines: Sequence[str]) -> None:
+        """Replace the whole content of the partial file by ``lines`` (written at once): the
+        offline stage rewrites a run's results when it has linked them. ``OutputError`` when
+        the write fails (the file is then incomplete and not sealed)."""
+        if self._fd is None or self._broken:
+            raise OutputError(f"{self.partial}: incomplete (a write failed or the file was abandoned)")
+        try:
+            os.ftruncate(self._fd, 0)
+            os.lseek(self._fd, 0, os.SEEK_SET)
+        except OSError as exc:
+            self._broken = True
+            raise OutputError(f"{self.partial}: cannot write ({exc.strerror or exc})") from None
+        self._size = 0
+        self._buffer = list(lines)
+        self.lines = len(self._buffer)
+        try:
+            self.flush()
+        except BaseException:
+            self._broken = True
+            raise
+
     def flush(self) -> None:
         """Write the buffered whole lines to the partial file. On any failure the file is cut
         back to its last whole line and the lines stay buffered; ``OSError`` -> ``OutputError``."""

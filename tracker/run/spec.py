@@ -199,7 +199,9 @@ class RunSpec(ConfigBase):
     ``off``); ``associator`` (``default``: the command's own; else one of ``ASSOCIATORS``);
     ``cmc``: camera-motion compensation when frames exist (``CMC_METHODS``: ``auto``, ``sparse``,
     ``ecc``, ``off``); ``overrides``: ``TrackerConfig`` settings, dotted for nested ones
-    (``{"motion.measurement_noise": 0.1}``), applied after ``associator`` and ``cmc``."""
+    (``{"motion.measurement_noise": 0.1}``), applied after ``associator`` and ``cmc``;
+    ``offline``: link the tracklets over the whole file when the run ends (``tracker.offline``;
+    files only, a live source is always online); False: the online tracker's results as they come."""
 
     source: SourceSpec = field(default_factory=SourceSpec)
     detector: DetectorSpec = field(default_factory=DetectorSpec)
@@ -208,8 +210,11 @@ class RunSpec(ConfigBase):
     associator: str = "default"
     cmc: str = "auto"
     overrides: Dict[str, Any] = field(default_factory=dict)
+    offline: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.offline, bool):
+            raise parameter_error("offline", f"must be true or false, got {self.offline!r}")
         for name, cls in (("source", SourceSpec), ("detector", DetectorSpec), ("output", OutputSpec)):
             if not isinstance(getattr(self, name), cls):
                 raise parameter_error(name, f"must be a {cls.__name__}")
