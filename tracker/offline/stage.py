@@ -22,6 +22,7 @@ from typing import Any, Iterable, List, Optional, Sequence
 
 import numpy as np
 
+from tracker.camera_motion import warp_xyxy
 from tracker.errors import InputError
 from tracker.offline.config import MAX_SECONDS, OfflineConfig
 from tracker.offline.interpolation import FILLED_SCORE, GapFiller
@@ -102,6 +103,7 @@ class OfflineLinker:
 
     def __init__(self, config: Optional[OfflineConfig] = None):
         self.config = cfg = config or OfflineConfig()
+        self._camera = CameraPath()
         self._started = time.perf_counter()
         self._seconds = 0.0
         never_cut = cfg.replace(cut_speed=MAX_SECONDS, cut_size_ratio=NEVER_CUT_RATIO, cut_after_gap_s=None)
@@ -113,7 +115,9 @@ class OfflineLinker:
         t0 = time.perf_counter()
         if self._frames and frame.timestamp < self._frames[-1].timestamp:
             raise InputError(f"results: timestamps must not go backwards (frame {frame.mot_frame})", "results")
-        self._labels.append(self._builder.add(frame.tracks, frame.timestamp, frame.embeddings))
+        self._camera.add(frame.tracks.camera_motion)
+        scene = self._camera.to_scene(len(self._frames), frame.tracks)
+        self._labels.append(self._builder.add(scene, frame.timestamp, frame.embeddings))
         self._frames.append(TrackedFrame(frame.frame_index, frame.timestamp, frame.tracks))
         self._seconds += time.perf_counter() - t0
 
@@ -133,17 +137,50 @@ class OfflineLinker:
         for pos, (frame, lab) in enumerate(zip(frames, self._labels)):
             keep = lab >= 0
             new_ids = ids[lab[keep]]
-            tr = frame.tracks
+            tr = self._camera.to_scene(pos, frame.tracks)
             for tid, box, cls in zip(new_ids.tolist(), tr.xyxy[keep].tolist(), tr.class_ids[keep].tolist()):
                 filler.observe(tid, pos, box, cls)
             relabelled.append((keep, new_ids))
-        out = [_frame(frame, keep, new_ids, filler.filled.get(pos, []))
+        out = [_frame(frame, keep, new_ids, self._camera.filled_to_image(pos, filler.filled.get(pos, [])))
                for pos, (frame, (keep, new_ids)) in enumerate(zip(frames, relabelled))]
         online = {int(i) for f in frames for i in f.tracks.track_ids[f.tracks.observed]}
         seconds = self._seconds + time.perf_counter() - t0
         stats = OfflineStats(len(tracklets), candidates, chosen, len(online),
                              len(np.unique(ids)) if len(ids) else 0, filler.rows, seconds)
         return OfflineResult(out, stats)
+
+
+class CameraPath:
+    """Scene coordinates for a moving camera: the pixels of the first frame, reached through the
+    per-frame camera motions of the online run (``Tracks.camera_motion``). Tracklets are cut,
+    scored and filled in scene coordinates, so that a pan during a gap is not taken for the
+    person's own motion; filled boxes go back to their frame's pixels. Without any camera
+    motion (MOT files, ``--cmc off``) scene = image and nothing is converted.
+    Memory: one 3x3 matrix per frame."""
+
+    def __init__(self) -> None:
+        self._to_scene: List[np.ndarray] = []  # frame pixels -> scene pixels, (3, 3) each
+        self.moving = False
+
+    def add(self, camera_motion) -> None:
+        previous = self._to_scene[-1] if self._to_scene else np.eye(3)
+        if camera_motion is None or camera_motion.status != "ok" or camera_motion.is_identity:
+            self._to_scene.append(previous)
+            return
+        step = np.vstack([np.asarray(camera_motion.matrix, np.float64), [0.0, 0.0, 1.0]])  # previous -> this
+        self._to_scene.append(previous @ np.linalg.inv(step))
+        self.moving = True
+
+    def to_scene(self, pos: int, tracks: Tracks) -> Tracks:
+        if not self.moving or not len(tracks):
+            return tracks
+        return dataclasses.replace(tracks, xyxy=warp_xyxy(tracks.xyxy, self._to_scene[pos][:2]).astype(np.float32))
+
+    def filled_to_image(self, pos: int, filled: list) -> list:
+        if not self.moving or not filled:
+            return filled
+        back = np.linalg.inv(self._to_scene[pos])[:2]
+        return [(tid, warp_xyxy(np.asarray([box]), back)[0].tolist(), *rest) for tid, box, *rest in filled]
 
 
 def link_frames(frames: Iterable[TrackedFrame], config: Optional[OfflineConfig] = None) -> OfflineResult:
