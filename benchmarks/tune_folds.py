@@ -139,6 +139,9 @@ def main(argv=None) -> int:
     parser.add_argument("--virtual-root", type=Path, default=ROOT / "build" / "virtual" / "mot")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "tune_folds")
     parser.add_argument("--candidates", default="", help="comma-separated candidate names (default: all)")
+    parser.add_argument("--peer-results", type=Path, default=None,
+                        help="evaluate the peers' result files DIR/<peer>/<SEQ>.txt of an earlier `track bench` on "
+                             "the same sequences and detections instead of running them again")
     parser.add_argument("--seqs", default="", help="comma-separated sequences (default: all; for a quick check)")
     parser.add_argument("--write-docs", action="store_true", help=f"write {DOCS.relative_to(ROOT)}")
     args = parser.parse_args(argv)
@@ -164,7 +167,12 @@ def main(argv=None) -> int:
     peers = {}
     for peer in PEERS:
         print(f"peer {peer} ...", file=sys.stderr, flush=True)
-        peers[peer] = run_tracker(peer, {}, root, seqs, args.out / "peers" / peer)
+        if args.peer_results is not None:
+            from tracker.evaluation import evaluate_trackers
+
+            peers[peer] = dict(evaluate_trackers(root, {peer: args.peer_results / peer}, seqs=seqs)[peer].per_sequence)
+        else:
+            peers[peer] = run_tracker(peer, {}, root, seqs, args.out / "peers" / peer)
     fold_index = {s: fold_of(s, folds) for s in seqs}
     chosen, heldout = [], {}
     for k in range(len(folds)):
@@ -218,7 +226,10 @@ def main(argv=None) -> int:
             "`ours` = `TrackerConfig()` with the learned associator's fold weights that never saw the sequence; "
             "peers from Roboflow `trackers` on identical detections. Groups: `real moving` = ETH-Bahnhof, "
             "ETH-Sunnyday, KITTI-13, MOT17-05 (filmed from a moving platform); `virtual moving` = the generated "
-            "variants (a separate group, never mixed with the real ones).", "",
+            "variants (a separate group, never mixed with the real ones)."
+            + (" The peers' result files come from an earlier `track bench --mot-root <the same sequences> "
+               "--trackers bytetrack,botsort,ocsort --output-dir build/peers` (identical detections; peers have "
+               "no settings to choose)." if args.peer_results is not None else ""), "",
             text]))
         print(f"wrote {DOCS}", file=sys.stderr)
     return 0
