@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "tracker"
 #: may import modules of its own layer or below
 LAYERS = {
     "core": ("errors", "exit_codes", "status", "special_paths", "model_registry", "config_base", "config", "boxes",
-             "detections", "tracks", "motion", "camera_motion", "memory", "assignment", "association", "core"),
+             "detections", "tracks", "motion", "camera_motion", "shots", "memory", "assignment", "association", "core"),
     "stages": ("detectors", "embedding", "io", "evaluation", "viz"),
     "run": ("run", "pipeline", "mot_runner", "batch", "benchmarking", "training"),
     "commands": ("commands", "cli"),
