@@ -13,7 +13,7 @@ LAYERS = {
     "core": ("errors", "exit_codes", "status", "special_paths", "model_registry", "config_base", "config", "boxes",
              "detections", "tracks", "motion", "camera_motion", "shots", "memory", "assignment", "association", "core"),
     "stages": ("detectors", "embedding", "io", "evaluation", "viz"),
-    "run": ("run", "pipeline", "mot_runner", "batch", "benchmarking", "training", "report"),
+    "run": ("run", "pipeline", "mot_runner", "batch", "benchmarking", "training", "report", "link"),
     "commands": ("commands", "cli"),
 }
 RANK = {name: rank for rank, names in enumerate(LAYERS.values()) for name in names}
