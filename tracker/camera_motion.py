@@ -144,6 +144,11 @@ class CameraMotionEstimator:
 
     def reset(self) -> None:
         self.counts = {s: 0 for s in STATUSES}
+        self.forget_frame()
+
+    def forget_frame(self) -> None:
+        """Drop the previous frame (a shot cut: nothing to follow), keeping the counts; the
+        next frame is a ``first``."""
         self._prev_gray = self._prev_mask = None
         self._full_shape = None
 

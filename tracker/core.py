@@ -2,7 +2,10 @@
 
 Data path of one ``update`` call, one numbered stage each (read top to bottom):
 
- 0. clock: the time step in seconds (from ``timestamp`` or the frame rate); embeddings
+ 0. clock: the time step in seconds (from ``timestamp`` or the frame rate); embeddings; when
+    frames are given, a hard shot cut before this frame (``tracker.shots``) ends every live
+    track and empties the identity memory: nothing continues by motion (nor by memory) across
+    a cut, the next shot starts new IDs
  1. predict every live track to now (Kalman, real time step), then move it by the camera's
     motion since the previous frame when frames are given (``tracker.camera_motion``)
  2. split detections by score into high and low
@@ -34,6 +37,7 @@ from tracker.camera_motion import CameraMotion, CameraMotionEstimator, warp_xyxy
 from tracker.config import TrackerConfig
 from tracker.detections import Detections
 from tracker.memory import IdentityMemory, MemoryEntry
+from tracker.shots import ShotCutDetector
 from tracker.tracks import Tracks, TrackState
 
 Embedder = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -135,6 +139,9 @@ class Tracker:
         self.memory = IdentityMemory(self.config.memory)
         self.camera_motion = CameraMotionEstimator(self.config.camera_motion)
         self._camera_motion: Optional[CameraMotion] = None
+        self.shot_cuts = ShotCutDetector(self.config.shot_cuts)
+        self._shot: Optional[int] = None  # None until a frame is looked at for cuts
+        self._cut = False
         self._tracks: List[_Track] = []
         self._next_id = 1
         self._frame_index = -1
@@ -149,6 +156,12 @@ class Tracker:
         return self._frame_index
 
     @property
+    def shot(self) -> Optional[int]:
+        """0-based index of the current shot; None until a frame was looked at for cuts (no
+        frames given, or ``shot_cuts.method`` off)."""
+        return self._shot
+
+    @property
     def live_track_count(self) -> int:
         return len(self._tracks)
 
@@ -159,6 +172,8 @@ class Tracker:
         self.memory = IdentityMemory(self.config.memory)
         self.camera_motion.reset()
         self._camera_motion = None
+        self.shot_cuts.reset()
+        self._shot, self._cut = None, False
         self._frame_index = -1
         self._time = None
         self._image_size = None
@@ -187,8 +202,9 @@ class Tracker:
             self._image_size = (frame.shape[1], frame.shape[0])
         elif image_size is not None:
             self._image_size = _image_size(image_size)
-        # 0. clock and embeddings
+        # 0. clock, shot cut, embeddings
         now, dt = self._advance_clock(timestamp)
+        self._check_cut(frame)
         detections = self._with_embeddings(detections, frame)
         context = AssociationContext(now, self._image_size)
         # 1. predict, then follow the camera
@@ -256,6 +272,20 @@ class Tracker:
         dt = 0.0 if self._time is None else now - self._time
         self._time = now
         return now, dt
+
+    def _check_cut(self, frame: Optional[np.ndarray]) -> None:
+        """A hard cut before ``frame``: every live track ends (not into the memory, which is
+        emptied too) and camera motion starts over; IDs keep counting up."""
+        self._cut = False
+        if frame is None or not self.shot_cuts.enabled:
+            return
+        self._cut = self.shot_cuts.update(frame)
+        self._shot = self.shot_cuts.shot
+        if self._cut:
+            self._tracks = []
+            self.memory = IdentityMemory(self.config.memory)
+            self.camera_motion.forget_frame()
+            self._lost_entries = None
 
     def _with_embeddings(self, detections: Detections, frame: Optional[np.ndarray]) -> Detections:
         if detections.embeddings is not None or self.embedder is None or frame is None or len(detections) == 0:
@@ -373,7 +403,7 @@ class Tracker:
             t.observed or (t.state == TrackState.LOST and cfg.output_lost_s > 0
                            and now - t.last_seen <= cfg.output_lost_s))]
         if not shown:
-            return Tracks.empty(self._frame_index, now, self._camera_motion)
+            return Tracks.empty(self._frame_index, now, self._camera_motion, self._shot, self._cut)
         boxes = [t.reported_xyxy if cfg.report_detection_box else t.xyxy for t in shown]
         return Tracks(
             track_ids=np.array([t.track_id for t in shown], np.int64),
@@ -386,4 +416,6 @@ class Tracker:
             frame_index=self._frame_index,
             timestamp=now,
             camera_motion=self._camera_motion,
+            shot=self._shot,
+            cut=self._cut,
         )

@@ -87,6 +87,8 @@ STAGES = ("decode", "detect", "embed", "track", "annotate", "write")
 #: the calling thread, one after another). Results are identical either way (tests/
 #: test_speed.py); on 2 cores the overlap is measured in docs/detector.md.
 DEFAULT_PREFETCH = DEFAULT_DEPTH
+#: shot cuts listed by frame in a run summary (an endless stream may have more: all are counted)
+MAX_LISTED_CUTS = 10000
 
 
 def video_config(**changes: Any) -> TrackerConfig:
@@ -255,6 +257,7 @@ class TrackingSession:
         self.detections = 0
         self.size_changes = 0  # frames whose size differs from the previous frame's
         self._last_shape = None
+        self.cut_frames: List[int] = []  # MOT frame numbers of the first frame of each new shot
         self.max_track_id = 0  # IDs are issued 1, 2, 3... on confirmation: the count, in O(1) memory
         info = self.source.info
         # frames without pixels (a detection file): the size the source states normalizes boxes
@@ -304,6 +307,8 @@ class TrackingSession:
                 self.detections += len(dets)
                 if len(tracks):
                     self.max_track_id = max(self.max_track_id, int(tracks.track_ids.max()))
+                if tracks.cut and len(self.cut_frames) < MAX_LISTED_CUTS:
+                    self.cut_frames.append(frame.mot_frame)
                 yield FrameResult(frame.index, frame.timestamp, tracks, dets, frame.image, None, timings)
         finally:
             if ahead is not None:
@@ -346,6 +351,18 @@ class TrackingSession:
         if estimator is None:
             return {"method": None, "frames": {}}
         return {"method": estimator.method, "frames": dict(estimator.counts)}
+
+    def shot_cut_summary(self) -> dict:
+        """``{"method": ..., "cuts": [MOT frame numbers], "count": n, "shots": n + 1}``: the hard
+        cuts found (the first frame of each new shot; at most ``MAX_LISTED_CUTS`` listed, all
+        counted). ``shots`` is None when no frame was looked at (cuts off, frames without
+        pixels, or a user's own tracker without a detector)."""
+        detector = getattr(self.tracker, "shot_cuts", None)
+        method = detector.config.method if detector is not None else None
+        looked = getattr(self.tracker, "shot", None) is not None
+        count = detector.cuts if looked else 0
+        return {"method": method, "cuts": list(self.cut_frames), "count": count,
+                "shots": count + 1 if looked else None}
 
     def close(self) -> None:
         """Release the source (the session owns it, also one passed in as a ``FrameSource``)."""
@@ -763,6 +780,7 @@ class FileRun:
             "detector": repr(s.detector),
             "appearance": s.embed_fn is not None,
             "camera_motion": s.camera_motion_summary(),
+            "shot_cuts": s.shot_cut_summary(),
             "notes": list(self.info.notes) + list(s.notes),
             "options": self.options,
             "tracker_config": s.config.to_dict(),

@@ -72,3 +72,26 @@ def test_no_camera_motion_leaves_the_output_unchanged():
     for a, b in zip(plain.frames, still.frames):
         np.testing.assert_array_equal(a.tracks.track_ids, b.tracks.track_ids)
         np.testing.assert_array_equal(a.tracks.xyxy, b.tracks.xyxy)
+
+
+def test_motion_never_links_across_a_shot_cut():
+    """The same still box before and after a short gap: one identity within a shot, two when a
+    hard cut lies between them (the online run's ``Tracks.shot``)."""
+    def frames(cut_at):
+        out = []
+        for i in range(30):
+            shot = None if cut_at is None else int(i >= cut_at)
+            if 10 <= i < 14:
+                tracks = Tracks.empty(i, i / FPS, shot=shot, cut=i == cut_at)
+            else:
+                tracks = Tracks(np.array([1 if i < 10 else 2]), SCENE_BOX.astype(np.float32)[None],
+                                np.ones(1, np.float32), np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1, bool),
+                                np.full(1, int(TrackState.CONFIRMED), np.int8), i, i / FPS, None, shot, i == cut_at)
+            out.append(TrackedFrame(i, i / FPS, tracks))
+        return out
+
+    linked = link_frames(frames(None))
+    assert {int(i) for f in linked.frames for i in f.tracks.track_ids} == {1}
+    cut = link_frames(frames(12))
+    assert {int(i) for f in cut.frames for i in f.tracks.track_ids} == {1, 2}
+    assert [f.tracks.shot for f in cut.frames[11:14]] == [0, 1, 1] and cut.frames[12].tracks.cut

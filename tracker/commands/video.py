@@ -11,6 +11,7 @@ from tracker.camera_motion import AUTO_METHOD, CMC_METHODS
 from tracker.config import ASSOCIATOR_CHOICES_HELP, ASSOCIATORS
 from tracker.errors import InputError
 from tracker.io.sources import DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF_S
+from tracker.shots import SHOT_CUT_METHODS
 from tracker.status import RunStatus
 
 DESCRIPTION = """Track people (or your detector's classes) through a video and write the results.
@@ -69,6 +70,10 @@ def add_tracker_options(parser: argparse.ArgumentParser, associator_help: str = 
     trk.add_argument("--online", action="store_true",
                      help="write the online tracker's results as they come; default for a file: link the "
                           "tracklets over the whole file and fill short gaps when it ends (docs/offline.md)")
+    trk.add_argument("--shot-cuts", choices=SHOT_CUT_METHODS, default="auto",
+                     help="hard shot cuts of an edited video: at a cut every track ends, so no identity continues "
+                          "by motion into another shot (new IDs after it). Only where frames exist; the shot index "
+                          "per frame is in the JSONL, the cut frames in the summary (default: auto)")
     trk.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a TrackerConfig setting, e.g. --set lost_horizon_s=6 or "
                           "--set motion.measurement_noise=0.1 (repeatable)")
@@ -163,8 +168,8 @@ def spec_from_args(args, output_dir=None):
     output = OutputSpec(output_dir=_text(args.output_dir if output_dir is None else output_dir),
                         video=not args.no_video, codec=args.codec, trail=args.trail)
     return RunSpec(source=source, detector=detector, output=output, appearance=args.appearance,
-                   associator=args.associator, cmc=args.cmc, overrides=parse_settings(args.set),
-                   offline=not getattr(args, "online", False))
+                   associator=args.associator, cmc=args.cmc, shot_cuts=args.shot_cuts,
+                   overrides=parse_settings(args.set), offline=not getattr(args, "online", False))
 
 
 def _quiet_opencv() -> None:

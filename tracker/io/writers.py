@@ -254,7 +254,9 @@ class JsonlWriter(_LineFile):
     When the tracker estimated the camera's motion (frames given), ``camera_motion`` holds
     ``{"affine": [[a, b, tx], [c, d, ty]], "status": "ok"}``: the map from the previous frame's
     pixels to this frame's (status ``ok``, ``fallback`` = identity after a failed fit, ``first``,
-    ``off``; ``tracker.camera_motion``).
+    ``off``; ``tracker.camera_motion``). When the tracker looks for shot cuts (frames given),
+    ``shot`` is the 0-based index of the frame's shot, and ``"cut": true`` marks the first frame
+    of every shot after the first (no track continues across it; ``tracker.shots``).
     """
 
     def __init__(self, final: Path, class_names: Optional[Sequence[str]] = None,
@@ -277,6 +279,10 @@ class JsonlWriter(_LineFile):
         record = {"frame": int(frame_index) + 1, "index": int(frame_index), "time": ts, "tracks": items}
         if tracks.camera_motion is not None:
             record["camera_motion"] = tracks.camera_motion.to_dict()
+        if tracks.shot is not None:
+            record["shot"] = int(tracks.shot)
+            if tracks.cut:
+                record["cut"] = True
         return record
 
     def encode(self, frame_index: int, timestamp: float, tracks: Tracks) -> list:

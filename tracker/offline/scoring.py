@@ -16,7 +16,8 @@ cue (all distances in box heights ``h``, the geometric mean of A's end and B's s
 * prior: ``prior_log_odds - g / gap_decay_s`` (a longer absence is a priori less likely to end
   in the same person).
 
-Hard constraints (the pair is not a candidate at all): same class, B starts strictly after A
+Hard constraints (the pair is not a candidate at all): same class, same shot (motion never
+links across a hard cut of an edited video, ``tracker.shots``), B starts strictly after A
 ends, ``g <= max_gap_s``, the straight-line speed within ``max_speed`` (plus the position
 spread) and the height ratio within ``max_size_ratio``. ``probability = sigmoid(log-odds)``.
 """
@@ -38,7 +39,7 @@ REACH_SIGMAS = 3.0
 class TrackletTable:
     """The tracklets as arrays (T = number of tracklets): times (T,) s, positions (T,),
     centres (T, 2) px, heights (T,) px, velocities (T, 2) px/s at start and end, class (T,),
-    appearance (T, D) unit rows (zeros where none) and has_appearance (T,) bool."""
+    appearance (T, D) unit rows (zeros where none), has_appearance (T,) bool and shot (T,)."""
 
     start_time: np.ndarray
     end_time: np.ndarray
@@ -53,6 +54,7 @@ class TrackletTable:
     class_id: np.ndarray
     appearance: Optional[np.ndarray]
     has_appearance: np.ndarray
+    shot: np.ndarray
 
     def __len__(self) -> int:
         return len(self.start_time)
@@ -79,7 +81,8 @@ class TrackletTable:
                    arr([box_centre(t.end_box) for t in tracklets], (2,)),
                    arr([t.start_height for t in tracklets]), arr([t.end_height for t in tracklets]),
                    arr([t.start_velocity for t in tracklets], (2,)), arr([t.end_velocity for t in tracklets], (2,)),
-                   np.asarray([t.class_id for t in tracklets], np.int64), appearance, has)
+                   np.asarray([t.class_id for t in tracklets], np.int64), appearance, has,
+                   np.asarray([t.shot for t in tracklets], np.int64))
 
 
 def candidate_pairs(table: TrackletTable, config: OfflineConfig) -> Tuple[np.ndarray, np.ndarray]:
@@ -96,7 +99,8 @@ def candidate_pairs(table: TrackletTable, config: OfflineConfig) -> Tuple[np.nda
     a = np.repeat(np.arange(len(table)), counts)
     offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     b = order[np.repeat(lo, counts) + offsets]
-    keep = (table.start_pos[b] > table.end_pos[a]) & (table.class_id[a] == table.class_id[b])
+    keep = ((table.start_pos[b] > table.end_pos[a]) & (table.class_id[a] == table.class_id[b])
+            & (table.shot[a] == table.shot[b]))
     return a[keep], b[keep]
 
 

@@ -224,7 +224,7 @@ def _frame(frame: TrackedFrame, keep: np.ndarray, ids: np.ndarray, filled: list)
         return TrackedFrame(frame.frame_index, frame.timestamp,
                             Tracks(ids[order], tr.xyxy[order], tr.scores[order], tr.class_ids[order],
                                    tr.det_index[order], tr.observed[order], tr.states[order], tr.frame_index,
-                                   tr.timestamp, tr.camera_motion))
+                                   tr.timestamp, tr.camera_motion, tr.shot, tr.cut))
     track_ids = np.concatenate([ids, np.asarray([f[0] for f in filled], np.int64)])
     xyxy = np.concatenate([tr.xyxy[keep], np.asarray([f[1] for f in filled], np.float32).reshape(n_fill, 4)])
     scores = np.concatenate([tr.scores[keep], np.full(n_fill, FILLED_SCORE, np.float32)])
@@ -235,7 +235,7 @@ def _frame(frame: TrackedFrame, keep: np.ndarray, ids: np.ndarray, filled: list)
     order = np.argsort(track_ids, kind="stable")
     tracks = Tracks(track_ids[order], xyxy[order].astype(np.float32), scores[order].astype(np.float32),
                     classes[order], det_index[order], observed[order], states[order], tr.frame_index, tr.timestamp,
-                    tr.camera_motion)
+                    tr.camera_motion, tr.shot, tr.cut)
     return TrackedFrame(frame.frame_index, frame.timestamp, tracks)
 
 

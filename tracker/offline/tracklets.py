@@ -24,6 +24,8 @@ from tracker.tracks import Tracks
 
 #: label of a row that belongs to no tracklet (a predicted, unobserved box)
 NO_TRACKLET = -1
+#: the shot of frames from a run that did not look for shot cuts
+NO_SHOT = -1
 #: heights below this (pixels) are treated as this, so that ratios and speeds stay finite
 MIN_HEIGHT_PX = 1.0
 
@@ -55,7 +57,8 @@ class Tracklet:
     of its first / last frame in the results; start_time / end_time: seconds;
     start_box / end_box: (4,) xyxy pixels; start_velocity / end_velocity: (2,) box-centre
     velocity in pixels/s fitted near each end; rows: observations; appearance: (D,) unit
-    vector (quality-weighted mean embedding) or None.
+    vector (quality-weighted mean embedding) or None; shot: the shot it lies in (the online
+    run's ``Tracks.shot``; -1 when shots were not looked for): a tracklet never spans a cut.
     """
 
     track_id: int
@@ -70,6 +73,7 @@ class Tracklet:
     end_velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
     rows: int = 0
     appearance: Optional[np.ndarray] = None
+    shot: int = -1
 
     @property
     def start_height(self) -> float:
@@ -143,13 +147,14 @@ class TrackletBuilder:
         quality = appearance_quality(tracks) if embeddings is not None else None
         # plain floats: a few operations per row, where NumPy's per-call cost would dominate
         ids, boxes, classes = tracks.track_ids.tolist(), tracks.xyxy.tolist(), tracks.class_ids.tolist()
+        shot = NO_SHOT if tracks.shot is None else int(tracks.shot)
         for j in np.flatnonzero(tracks.observed).tolist():
             tid, box = ids[j], boxes[j]
             current = self._open.get(tid)
-            if current is None or self._cut(current, box, timestamp):
+            if current is None or current.tracklet.shot != shot or self._cut(current, box, timestamp):
                 if current is not None:
                     self._close(current)
-                current = self._start(tid, classes[j], pos, timestamp, box)
+                current = self._start(tid, classes[j], pos, timestamp, box, shot)
             self._extend(current, pos, timestamp, box)
             if embeddings is not None and quality is not None and quality[j] > 0:
                 weighted = quality[j] * np.asarray(embeddings[j], np.float64)
@@ -180,8 +185,8 @@ class TrackletBuilder:
                           (box[1] + box[3] - old[1] - old[3]) / 2.0) / math.sqrt(h_old * h_new)
         return jump / gap > cfg.cut_speed
 
-    def _start(self, tid: int, class_id: int, pos: int, timestamp: float, box: List[float]) -> "_Open":
-        tracklet = Tracklet(tid, class_id, pos, float(timestamp), np.asarray(box, np.float64))
+    def _start(self, tid: int, class_id: int, pos: int, timestamp: float, box: List[float], shot: int) -> "_Open":
+        tracklet = Tracklet(tid, class_id, pos, float(timestamp), np.asarray(box, np.float64), shot=shot)
         current = _Open(tracklet, len(self.tracklets))
         self.tracklets.append(tracklet)
         self._open[tid] = current
