@@ -45,6 +45,7 @@ CANDIDATES: Dict[str, dict] = {
     "first_match_iou=0.1": {"first_match_iou": 0.1},
     "new_track_score=0.5": {"new_track_score": 0.5},
     "min_hits=1": {"min_hits": 1},
+    "refit velocity after a gap": {"refit_velocity_after_gap": True},
 }
 GROUP_ORDER = ("real static", "real moving", "virtual moving", "MOT15", "MOT17")
 METRICS = (("HOTA", "HOTA", "pct"), ("AssA", "AssA", "pct"), ("IDF1", "IDF1", "pct"), ("MOTA", "MOTA", "pct"),

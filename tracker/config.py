@@ -52,6 +52,9 @@ class TrackerConfig(ConfigBase):
         ceiling is -log of it); unused by "iou".
     history_length: observations kept per track for the associator (bounded).
     motion: Kalman noise settings. memory: identity memory settings (needs embeddings).
+    refit_velocity_after_gap: when a lost track is matched again, replace its Kalman velocity
+        by the straight path from its last observation to the new one (OC-SORT's
+        observation-centric re-update, simplified); off by default (docs/tuning.md).
     camera_motion: camera-motion compensation, applied when ``update`` gets frames
         (``method`` "auto" by default; "off" disables it; ``tracker.camera_motion``).
     shot_cuts: shot-cut detection, applied when ``update`` gets frames: at a hard cut every
@@ -78,6 +81,7 @@ class TrackerConfig(ConfigBase):
     transformer_max_pairs: int = 5000
     match_probability: float = 0.1
     history_length: int = 16
+    refit_velocity_after_gap: bool = False
     motion: MotionConfig = field(default_factory=MotionConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     camera_motion: CameraMotionConfig = field(default_factory=CameraMotionConfig)
@@ -98,7 +102,7 @@ class TrackerConfig(ConfigBase):
             object.__setattr__(self, "lost_horizon_s", LOST_HORIZON_S[self.associator])
         check_range("TrackerConfig.lost_horizon_s", self.lost_horizon_s, 0.0, 3600.0)
         check_range("TrackerConfig.output_lost_s", self.output_lost_s, 0.0, 3600.0)
-        for name in ("fuse_score", "report_detection_box"):
+        for name in ("fuse_score", "report_detection_box", "refit_velocity_after_gap"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"TrackerConfig.{name} must be true or false, got {getattr(self, name)!r}")
         check_range("TrackerConfig.match_probability", self.match_probability, 0.0, 1.0, low_inclusive=False)

@@ -337,6 +337,8 @@ class Tracker:
                                     xyxy_to_cxcywh(detections.xyxy[rows]), cfg.motion)
         for t, d, m, c in zip(matched, rows.tolist(), means, covs):
             t.mean, t.cov = m, c
+            if cfg.refit_velocity_after_gap and t.state == TrackState.LOST and t.history:
+                self._refit_velocity(t, detections.xyxy[d], now)
             t.score = float(detections.scores[d])
             t.last_seen = now
             t.observed = True
@@ -350,6 +352,19 @@ class Tracker:
                 t.state = TrackState.CONFIRMED
             elif t.state == TrackState.TENTATIVE and t.hits >= cfg.min_hits:
                 self._confirm(t, now)
+
+    @staticmethod
+    def _refit_velocity(t: _Track, xyxy: np.ndarray, now: float) -> None:
+        """A lost track found again: its velocity drifted unobserved through the gap, so it is
+        replaced by the straight path from the last observation to this one (the idea of
+        OC-SORT's observation-centric re-update), in pixels per second."""
+        last_time, *last_box = t.history[-1][:5]
+        elapsed = now - last_time
+        if elapsed <= 0:
+            return
+        t.mean = t.mean.copy()
+        now_box, last = xyxy_to_cxcywh(np.asarray(xyxy, np.float64))[0], xyxy_to_cxcywh(np.asarray(last_box))[0]
+        t.mean[4:] = (now_box - last) / elapsed
 
     def _add_embedding(self, t: _Track, e: np.ndarray, now: float) -> None:
         momentum = self.config.embedding_momentum

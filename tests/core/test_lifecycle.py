@@ -155,3 +155,26 @@ def test_reset_forgets_everything_a_new_stream_must_not_inherit():
     cost_used = used.associator.cost(used._tracks, b[-1], rows, Stage.FIRST, ctx)
     cost_fresh = fresh.associator.cost(fresh._tracks, b[-1], rows, Stage.FIRST, ctx)
     np.testing.assert_allclose(cost_used.costs, cost_fresh.costs, rtol=0, atol=1e-12)
+
+
+def test_velocity_refit_after_a_gap_by_hand():
+    """A box moving 10 px/frame at 10 fps (100 px/s), unseen for 4 frames while it turns back:
+    when found again with the refit on, the centre velocity is the straight path from the last
+    observation, (x_new - x_last) / elapsed; with it off, the Kalman velocity is kept."""
+    def run(refit):
+        tr = Tracker(TrackerConfig(associator="iou", frame_rate=10.0, min_hits=1, first_match_iou=0.01,
+                                   refit_velocity_after_gap=refit, lost_horizon_s=5.0))
+        for i in range(6):  # x1 = 100, 110, ..., 150
+            box = np.array([[100 + 10 * i, 50, 140 + 10 * i, 130]], float)
+            tr.update(Detections(box, np.ones(1)), timestamp=i / 10)
+        for i in range(6, 10):
+            tr.update(Detections.empty(), timestamp=i / 10)
+        tr.update(Detections(np.array([[160, 50, 200, 130]], float), np.ones(1)), timestamp=1.0)
+        return tr._tracks[0]
+
+    refit = run(True)
+    assert refit.state == TrackState.CONFIRMED
+    # last seen at t = 0.5 with centre x 170; found at t = 1.0 with centre x 180: 20 px/s
+    np.testing.assert_allclose(refit.mean[4:], [20.0, 0.0, 0.0, 0.0], atol=1e-9)
+    kept = run(False)
+    assert kept.mean[4] > 40.0  # still close to the 100 px/s it had before the gap
