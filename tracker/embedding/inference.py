@@ -9,6 +9,7 @@ The shipped files live in ``tracker/models/embedder/`` (package data) and never 
 """
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -98,7 +99,7 @@ class Embedder:
         self.fuse_weight = float(fuse_weight)
         # the unfolded weights, for fine-tuning (``trainable_model``); folding changes the model
         self._state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        model = fold_batchnorm(model.eval())
+        model = fold_batchnorm(copy.deepcopy(model).eval())  # the caller's model is left as it is
         self._model = model.to(memory_format=torch.channels_last)
 
     # ------------------------------------------------------------------ constructors
