@@ -125,3 +125,18 @@ def test_cli_adapt_saves_and_reuses_weights(shared_data, tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "not an identitrack weights file" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_track_api_adapt_flag(shared_data):
+    from tracker.detectors import DetectionFileDetector
+    from tracker.errors import InputError
+    from tracker.pipeline import track
+
+    video = shared_data.require(shared_data.video / "TUD-Campus.mp4")
+    det = shared_data.require(shared_data.mot / "TUD-Campus" / "det" / "det.txt")
+    results = list(track(video, DetectionFileDetector(det), adapt=AdaptConfig(max_steps=1, batch_size=32)))
+    assert len(results) == 71 and sum(len(r.tracks) for r in results) > 100
+    with pytest.raises(InputError, match="adapt"):
+        track([np.zeros((50, 50, 3), np.uint8)], lambda f: None, adapt=True)
+    with pytest.raises(InputError, match="adapt"):
+        track(video, DetectionFileDetector(det), adapt=True, embedder="off")
