@@ -49,7 +49,8 @@ def test_train_command_on_unlabeled_clips_records_files_and_licences(tmp_path):
     threads = torch.get_num_threads()
     try:
         assert main(["train", "--unlabeled", str(root), "--steps", "1", "--batch-size", "8", "--queue-size", "16",
-                     "--depth", "1", "--threads", "1", "--no-progress", "--cache-dir", str(tmp_path / "cache" / "crops"),
+                     "--depth", "1", "--threads", "1", "--no-progress",
+                     "--cache-dir", str(tmp_path / "cache" / "crops"),
                      "--output", str(tmp_path / "w.pt")]) == 0
     finally:
         torch.set_num_threads(threads)
