@@ -98,7 +98,7 @@ def evaluate(weights: Path, fold: str, threads: int) -> list:
 def cmd_train(args) -> int:
     torch.set_num_threads(args.threads)
     what, train_changes, aug_changes, enc_changes, unlabeled = CONFIGS[args.config]
-    out = Path(args.runs) / f"{args.config}-{args.fold}-s{args.seed}.pt"
+    out = Path(args.runs) / f"{args.config}-{args.fold}-s{args.seed}{args.suffix}.pt"
     t0 = time.time()
     data = build_training_set(training_specs(args.fold, unlabeled), cache_dir=CACHE)
     config = TrainConfig(steps=args.steps, seed=args.seed, **train_changes)
@@ -107,12 +107,16 @@ def cmd_train(args) -> int:
     ckpt = out.with_name(out.name + ".ckpt")
     if ckpt.is_file():
         trainer.load_checkpoint(ckpt)
+    elif args.resume_from:  # continue a shorter run (its cosine schedule stretched to --steps)
+        trainer.load_checkpoint(args.resume_from)
     t_train = time.time()
     trainer.train(on_checkpoint=lambda: trainer.save_checkpoint(ckpt))
     train_s = time.time() - t_train
     meta = {"fold": args.fold, "config": args.config, "training_data": data.summary(), "settings": trainer.settings()}
     save_weights(out, trainer.encoder.eval(), meta)
     rows = evaluate(out, args.fold, args.threads)
+    if args.resume_from:
+        what += f" (continued from {Path(args.resume_from).name})"
     result = {"fold": args.fold, "config": args.config, "what": what, "seed": args.seed, "steps": args.steps,
               "crops": len(data), "tracklets": int(len(data.tracklet_video)), "train_seconds": round(train_s, 1),
               "total_seconds": round(time.time() - t0, 1), "final_loss": float(np.mean(trainer.loss_history[-50:])),
@@ -260,6 +264,8 @@ def main() -> int:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--threads", type=int, default=1)
     train.add_argument("--runs", default=str(RUNS))
+    train.add_argument("--suffix", default="", help="added to the run's file names")
+    train.add_argument("--resume-from", default=None, metavar="CKPT", help="continue from this checkpoint")
     adapt = sub.add_parser("adapt")
     adapt.add_argument("--fold", required=True, choices=list(DEV))
     adapt.add_argument("--config", default="base", choices=list(CONFIGS))
