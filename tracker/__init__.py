@@ -5,17 +5,20 @@ the ``track`` command installs its Ctrl-C handling before NumPy, SciPy, OpenCV o
 (an interrupt inside a C extension's import could abort the process)."""
 import importlib
 
-__all__ = ["Detections", "MotionConfig", "Tracker", "TrackerConfig", "Tracks", "TrackState", "track"]
+__all__ = ["Detections", "MotionConfig", "OfflineConfig", "Tracker", "TrackerConfig", "Tracks", "TrackState",
+           "link_tracklets", "track"]
 __version__ = "0.1.0"
 
 #: public name -> the module that defines it
 _LAZY = {
     "Detections": "tracker.detections",
     "MotionConfig": "tracker.motion",
+    "OfflineConfig": "tracker.offline",
     "Tracker": "tracker.core",
     "TrackerConfig": "tracker.config",
     "Tracks": "tracker.tracks",
     "TrackState": "tracker.tracks",
+    "link_tracklets": "tracker.offline",
     "track": "tracker.pipeline",  # OpenCV only when it is used
 }
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from tracker.camera_motion import CameraMotionConfig
 from tracker.config_base import ConfigBase, check_int, check_range
 from tracker.memory import MemoryConfig
 from tracker.motion import MotionConfig
+from tracker.shots import ShotCutConfig
 
 ASSOCIATORS = ("learned", "transformer", "iou")
 #: what each ``--associator`` choice means (command-line help)
@@ -50,6 +52,10 @@ class TrackerConfig(ConfigBase):
         ceiling is -log of it); unused by "iou".
     history_length: observations kept per track for the associator (bounded).
     motion: Kalman noise settings. memory: identity memory settings (needs embeddings).
+    camera_motion: camera-motion compensation, applied when ``update`` gets frames
+        (``method`` "auto" by default; "off" disables it; ``tracker.camera_motion``).
+    shot_cuts: shot-cut detection, applied when ``update`` gets frames: at a hard cut every
+        live track ends (``method`` "auto" by default; "off" disables it; ``tracker.shots``).
     """
 
     frame_rate: float = 30.0
@@ -74,6 +80,8 @@ class TrackerConfig(ConfigBase):
     history_length: int = 16
     motion: MotionConfig = field(default_factory=MotionConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
+    camera_motion: CameraMotionConfig = field(default_factory=CameraMotionConfig)
+    shot_cuts: ShotCutConfig = field(default_factory=ShotCutConfig)
 
     def __post_init__(self) -> None:
         check_range("TrackerConfig.frame_rate", self.frame_rate, 0.0, 1000.0, low_inclusive=False)
@@ -98,5 +106,9 @@ class TrackerConfig(ConfigBase):
             raise ValueError("TrackerConfig.motion must be a MotionConfig")
         if not isinstance(self.memory, MemoryConfig):
             raise ValueError("TrackerConfig.memory must be a MemoryConfig")
+        if not isinstance(self.camera_motion, CameraMotionConfig):
+            raise ValueError("TrackerConfig.camera_motion must be a CameraMotionConfig")
+        if not isinstance(self.shot_cuts, ShotCutConfig):
+            raise ValueError("TrackerConfig.shot_cuts must be a ShotCutConfig")
         check_int("TrackerConfig.history_length", self.history_length, 1, 1000)
         check_int("TrackerConfig.transformer_max_pairs", self.transformer_max_pairs, 0, 10**9)

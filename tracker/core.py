@@ -2,8 +2,12 @@
 
 Data path of one ``update`` call, one numbered stage each (read top to bottom):
 
- 0. clock: the time step in seconds (from ``timestamp`` or the frame rate); embeddings
- 1. predict every live track to now (Kalman, real time step)
+ 0. clock: the time step in seconds (from ``timestamp`` or the frame rate); embeddings; when
+    frames are given, a hard shot cut before this frame (``tracker.shots``) ends every live
+    track and empties the identity memory: nothing continues by motion (nor by memory) across
+    a cut, the next shot starts new IDs
+ 1. predict every live track to now (Kalman, real time step), then move it by the camera's
+    motion since the previous frame when frames are given (``tracker.camera_motion``)
  2. split detections by score into high and low
  3. first association: high-score detections <-> confirmed and lost tracks
  4. second association: low-score detections <-> still unmatched confirmed tracks
@@ -29,9 +33,11 @@ from tracker import motion
 from tracker.errors import InputError
 from tracker.association import AssociationContext, Associator, Stage, make_associator
 from tracker.boxes import cxcywh_to_xyxy, xyxy_to_cxcywh
+from tracker.camera_motion import CameraMotion, CameraMotionEstimator, warp_xyxy
 from tracker.config import TrackerConfig
 from tracker.detections import Detections
 from tracker.memory import IdentityMemory, MemoryEntry
+from tracker.shots import ShotCutDetector
 from tracker.tracks import Tracks, TrackState
 
 Embedder = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -131,6 +137,11 @@ class Tracker:
         self.embedder = embedder
         self.associator = associator or make_associator(self.config)
         self.memory = IdentityMemory(self.config.memory)
+        self.camera_motion = CameraMotionEstimator(self.config.camera_motion)
+        self._camera_motion: Optional[CameraMotion] = None
+        self.shot_cuts = ShotCutDetector(self.config.shot_cuts)
+        self._shot: Optional[int] = None  # None until a frame is looked at for cuts
+        self._cut = False
         self._tracks: List[_Track] = []
         self._next_id = 1
         self._frame_index = -1
@@ -145,6 +156,12 @@ class Tracker:
         return self._frame_index
 
     @property
+    def shot(self) -> Optional[int]:
+        """0-based index of the current shot; None until a frame was looked at for cuts (no
+        frames given, or ``shot_cuts.method`` off)."""
+        return self._shot
+
+    @property
     def live_track_count(self) -> int:
         return len(self._tracks)
 
@@ -153,6 +170,10 @@ class Tracker:
         the associator learned of the previous stream (IDs keep counting up: never reused)."""
         self._tracks = []
         self.memory = IdentityMemory(self.config.memory)
+        self.camera_motion.reset()
+        self._camera_motion = None
+        self.shot_cuts.reset()
+        self._shot, self._cut = None, False
         self._frame_index = -1
         self._time = None
         self._image_size = None
@@ -181,12 +202,14 @@ class Tracker:
             self._image_size = (frame.shape[1], frame.shape[0])
         elif image_size is not None:
             self._image_size = _image_size(image_size)
-        # 0. clock and embeddings
+        # 0. clock, shot cut, embeddings
         now, dt = self._advance_clock(timestamp)
+        self._check_cut(frame)
         detections = self._with_embeddings(detections, frame)
         context = AssociationContext(now, self._image_size)
-        # 1. predict
+        # 1. predict, then follow the camera
         self._predict(dt)
+        self._compensate_camera(frame, detections)
         # 2. split by score
         high = np.flatnonzero(detections.scores >= cfg.high_score)
         low = np.flatnonzero((detections.scores >= cfg.low_score) & (detections.scores < cfg.high_score))
@@ -250,6 +273,20 @@ class Tracker:
         self._time = now
         return now, dt
 
+    def _check_cut(self, frame: Optional[np.ndarray]) -> None:
+        """A hard cut before ``frame``: every live track ends (not into the memory, which is
+        emptied too) and camera motion starts over; IDs keep counting up."""
+        self._cut = False
+        if frame is None or not self.shot_cuts.enabled:
+            return
+        self._cut = self.shot_cuts.update(frame)
+        self._shot = self.shot_cuts.shot
+        if self._cut:
+            self._tracks = []
+            self.memory = IdentityMemory(self.config.memory)
+            self.camera_motion.forget_frame()
+            self._lost_entries = None
+
     def _with_embeddings(self, detections: Detections, frame: Optional[np.ndarray]) -> Detections:
         if detections.embeddings is not None or self.embedder is None or frame is None or len(detections) == 0:
             return detections
@@ -264,6 +301,25 @@ class Tracker:
         means, covs = motion.predict(means, covs, dt, self.config.motion)
         for t, m, c in zip(self._tracks, means, covs):
             t.mean, t.cov = m, c
+
+    def _compensate_camera(self, frame: Optional[np.ndarray], detections: Detections) -> None:
+        """Estimate the camera's motion since the previous frame (detections masked out) and
+        move every live track's state, covariance and box history by it."""
+        if frame is None:
+            self._camera_motion = None
+            return
+        self._camera_motion = self.camera_motion.estimate(frame, detections.xyxy)
+        if self._camera_motion.status != "ok" or not self._tracks:
+            return
+        matrix = self._camera_motion.matrix
+        means, covs = motion.warp(np.stack([t.mean for t in self._tracks]), np.stack([t.cov for t in self._tracks]),
+                                  matrix)
+        for t, m, c in zip(self._tracks, means, covs):
+            t.mean, t.cov = m, c
+            rows = np.array([r[1:5] for r in t.history], np.float64)
+            moved = warp_xyxy(rows, matrix)
+            t.history = deque([(r[0], *b.tolist(), r[5]) for r, b in zip(t.history, moved)],
+                              maxlen=t.history.maxlen)
 
     def _associate(self, tracks: Sequence[_Track], detections: Detections, det_rows: np.ndarray, stage: Stage,
                    context: AssociationContext):
@@ -347,7 +403,7 @@ class Tracker:
             t.observed or (t.state == TrackState.LOST and cfg.output_lost_s > 0
                            and now - t.last_seen <= cfg.output_lost_s))]
         if not shown:
-            return Tracks.empty(self._frame_index, now)
+            return Tracks.empty(self._frame_index, now, self._camera_motion, self._shot, self._cut)
         boxes = [t.reported_xyxy if cfg.report_detection_box else t.xyxy for t in shown]
         return Tracks(
             track_ids=np.array([t.track_id for t in shown], np.int64),
@@ -359,4 +415,7 @@ class Tracker:
             states=np.array([int(t.state) for t in shown], np.int8),
             frame_index=self._frame_index,
             timestamp=now,
+            camera_motion=self._camera_motion,
+            shot=self._shot,
+            cut=self._cut,
         )

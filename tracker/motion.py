@@ -119,3 +119,27 @@ def mahalanobis_sq(mean: np.ndarray, cov: np.ndarray, measurements: np.ndarray, 
     chol = np.linalg.cholesky(s)  # (T, 4, 4)
     sol = np.linalg.solve(chol[:, None, :, :], diff[..., None])[..., 0]
     return np.sum(sol ** 2, axis=-1)
+
+
+def warp(mean: np.ndarray, cov: np.ndarray, matrix: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Move (…, 8) states and (…, 8, 8) covariances by a camera motion.
+
+    matrix: (2, 3) similarity transform ``[M | t]`` from the previous frame's pixels to this
+    frame's (``tracker.camera_motion``). Centres map by ``M c + t``; sizes scale by
+    ``s = sqrt(|det M|)``; centre velocities turn by ``M``, size velocities scale by ``s``.
+    The covariance is moved by the same linear map ``J``: ``J P J^T``. New arrays."""
+    mean = np.asarray(mean, dtype=np.float64)
+    cov = np.asarray(cov, dtype=np.float64)
+    matrix = np.asarray(matrix, dtype=np.float64)
+    m, t = matrix[:, :2], matrix[:, 2]
+    s = float(np.sqrt(abs(np.linalg.det(m))))
+    jac = np.zeros((STATE_DIM, STATE_DIM))
+    jac[0:2, 0:2] = m
+    jac[2:4, 2:4] = s * np.eye(2)
+    jac[4:6, 4:6] = m
+    jac[6:8, 6:8] = s * np.eye(2)
+    new_mean = mean @ jac.T
+    new_mean[..., 0:2] += t
+    new_mean[..., 2:4] = np.maximum(new_mean[..., 2:4], MIN_BOX_SIDE_PX)
+    new_cov = jac @ cov @ jac.T
+    return new_mean, new_cov

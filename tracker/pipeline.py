@@ -48,6 +48,7 @@ from tracker.memory import MemoryConfig
 from tracker.status import RunStatus, SourceEnd
 from tracker.io.prefetch import DEFAULT_DEPTH, Prefetcher, check_depth
 from tracker.motion import MotionConfig
+from tracker.offline import OfflineConfig, OfflineLinker, OfflineStats, TrackedFrame, row_embeddings
 from tracker.tracks import Tracks
 from tracker.viz import DEFAULT_TRAIL_FRAMES, Annotator
 
@@ -86,6 +87,8 @@ STAGES = ("decode", "detect", "embed", "track", "annotate", "write")
 #: the calling thread, one after another). Results are identical either way (tests/
 #: test_speed.py); on 2 cores the overlap is measured in docs/detector.md.
 DEFAULT_PREFETCH = DEFAULT_DEPTH
+#: shot cuts listed by frame in a run summary (an endless stream may have more: all are counted)
+MAX_LISTED_CUTS = 10000
 
 
 def video_config(**changes: Any) -> TrackerConfig:
@@ -254,6 +257,7 @@ class TrackingSession:
         self.detections = 0
         self.size_changes = 0  # frames whose size differs from the previous frame's
         self._last_shape = None
+        self.cut_frames: List[int] = []  # MOT frame numbers of the first frame of each new shot
         self.max_track_id = 0  # IDs are issued 1, 2, 3... on confirmation: the count, in O(1) memory
         info = self.source.info
         # frames without pixels (a detection file): the size the source states normalizes boxes
@@ -303,6 +307,8 @@ class TrackingSession:
                 self.detections += len(dets)
                 if len(tracks):
                     self.max_track_id = max(self.max_track_id, int(tracks.track_ids.max()))
+                if tracks.cut and len(self.cut_frames) < MAX_LISTED_CUTS:
+                    self.cut_frames.append(frame.mot_frame)
                 yield FrameResult(frame.index, frame.timestamp, tracks, dets, frame.image, None, timings)
         finally:
             if ahead is not None:
@@ -337,6 +343,26 @@ class TrackingSession:
                                   f"{frame.mot_frame}: each frame is processed at its own size (boxes in its "
                                   "pixels; the annotated video is resized to the first frame's size)")
         self._last_shape = shape
+
+    def camera_motion_summary(self) -> dict:
+        """``{"method": ..., "frames": {status: count}}``: how camera-motion compensation went
+        (frames without pixels are not counted: nothing is estimated on them)."""
+        estimator = getattr(self.tracker, "camera_motion", None)
+        if estimator is None:
+            return {"method": None, "frames": {}}
+        return {"method": estimator.method, "frames": dict(estimator.counts)}
+
+    def shot_cut_summary(self) -> dict:
+        """``{"method": ..., "cuts": [MOT frame numbers], "count": n, "shots": n + 1}``: the hard
+        cuts found (the first frame of each new shot; at most ``MAX_LISTED_CUTS`` listed, all
+        counted). ``shots`` is None when no frame was looked at (cuts off, frames without
+        pixels, or a user's own tracker without a detector)."""
+        detector = getattr(self.tracker, "shot_cuts", None)
+        method = detector.config.method if detector is not None else None
+        looked = getattr(self.tracker, "shot", None) is not None
+        count = detector.cuts if looked else 0
+        return {"method": method, "cuts": list(self.cut_frames), "count": count,
+                "shots": count + 1 if looked else None}
 
     def close(self) -> None:
         """Release the source (the session owns it, also one passed in as a ``FrameSource``)."""
@@ -514,6 +540,13 @@ class FileRun:
 
     ``name``: the file stem (default: the source's name), e.g. ``clip.adapted`` for a second
     pass that must not replace the first one's files.
+
+    ``offline`` (an ``OfflineConfig``; None: off): the offline identity stage
+    (``tracker.offline``). The frames are still written as they come (a crash leaves the online
+    results in the ``.partial`` files); when the run ends, the tracklets are linked over the
+    whole recording, gaps filled, and the ``.txt`` and ``.jsonl`` are rewritten with the linked
+    results before they get their final names (``offline`` in the summary says what it did).
+    The annotated video and the yielded results stay the online ones.
     """
 
     def __init__(self, source: Any, detector: Any = None, *, output_dir: Optional[Union[str, Path]] = None,
@@ -523,7 +556,10 @@ class FileRun:
                  keep_annotated: bool = False, extra_inputs: Sequence[Union[str, Path]] = (),
                  flush_every_s: float = DEFAULT_FLUSH_EVERY_S, options: Optional[dict] = None,
                  wait: bool = False, prefetch: int = DEFAULT_PREFETCH,
-                 background_video: bool = True, name: Optional[str] = None):
+                 background_video: bool = True, offline: Optional[OfflineConfig] = None,
+                 name: Optional[str] = None):
+        if offline is not None and not isinstance(offline, OfflineConfig):
+            raise InputError(f"offline must be an OfflineConfig or None, got {type(offline).__name__}", "offline")
         self.started = time.monotonic()
         self.name = name
         self.started_at = _now()
@@ -552,6 +588,8 @@ class FileRun:
         self.first_mot_frame: Optional[int] = None
         self._loop_started: Optional[float] = None
         self.busy = False
+        self.linker = OfflineLinker(offline) if offline is not None else None
+        self.offline_stats: Optional[OfflineStats] = None
 
     def _setup(self, output_dir, video, codec, trail_frames, keep_annotated, extra_inputs, flush_every_s,
                wait) -> None:
@@ -625,6 +663,9 @@ class FileRun:
                 if self.video is not None:
                     # the encoder thread gets its own copy: the caller may draw on the one yielded
                     self.video.write(annotated.copy() if self.background_video else annotated)
+                if self.linker is not None:
+                    self.linker.add(TrackedFrame(result.frame_index, result.timestamp, result.tracks,
+                                                 row_embeddings(result.tracks, result.detections)))
                 self.busy = False
                 t2 = clock()
                 timings["annotate"] += t1 - t0
@@ -676,6 +717,8 @@ class FileRun:
             self._note_unused_detections(status)
             try:
                 self.sinks.flush()  # both text files get every frame, or neither the last ones
+                if self.linker is not None:
+                    self._write_linked()
                 for w in self._opened:
                     w.seal()
                 for w in self._opened:
@@ -690,6 +733,18 @@ class FileRun:
         finally:
             self.busy = False
             self._unlock()
+
+    def _write_linked(self) -> None:
+        """Link the run's tracklets (``tracker.offline``) and rewrite the text files with them."""
+        result = self.linker.finish()
+        self.linker = None
+        self.offline_stats = result.stats
+        mot_lines, jsonl_lines = [], []
+        for frame in result.frames:
+            mot_lines += self.mot.encode(frame.mot_frame, frame.tracks)
+            jsonl_lines += self.jsonl.encode(frame.frame_index, frame.timestamp, frame.tracks)
+        self.mot.replace_all(mot_lines)
+        self.jsonl.replace_all(jsonl_lines)
 
     def _unlock(self) -> None:
         if self.lock is not None:
@@ -764,9 +819,12 @@ class FileRun:
             "files": files,
             "detector": repr(s.detector),
             "appearance": s.embed_fn is not None,
+            "camera_motion": s.camera_motion_summary(),
+            "shot_cuts": s.shot_cut_summary(),
             "notes": list(self.info.notes) + list(s.notes),
             "options": self.options,
             "tracker_config": s.config.to_dict(),
+            "offline": None if self.offline_stats is None else self.offline_stats.to_dict(),
             "started_at": self.started_at,
             "finished_at": _now(),
         }

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any, Optional
 
 import numpy as np
 
@@ -27,7 +28,12 @@ class Tracks:
     matched detection's score, or the last one for predicted rows); class_ids (M,) int64;
     det_index (M,) int64 = ``Detections.index`` of the matched input row, -1 when the box is
     predicted; observed (M,) bool (True when matched to a detection this frame);
-    states (M,) int8 ``TrackState`` values; frame_index int; timestamp float seconds.
+    states (M,) int8 ``TrackState`` values; frame_index int; timestamp float seconds;
+    camera_motion: the frame's ``tracker.camera_motion.CameraMotion`` (previous frame's
+    pixels -> this frame's) when the tracker estimated one (frames given), else None;
+    shot: the 0-based index of the frame's shot when the tracker looks for shot cuts (frames
+    given, ``tracker.shots``), else None; cut: True on the first frame of a new shot (every
+    track of the previous shot ended before it).
     """
 
     track_ids: np.ndarray
@@ -39,15 +45,19 @@ class Tracks:
     states: np.ndarray
     frame_index: int = 0
     timestamp: float = 0.0
+    camera_motion: Optional[Any] = None
+    shot: Optional[int] = None
+    cut: bool = False
 
     def __len__(self) -> int:
         return len(self.track_ids)
 
     @classmethod
-    def empty(cls, frame_index: int = 0, timestamp: float = 0.0) -> "Tracks":
+    def empty(cls, frame_index: int = 0, timestamp: float = 0.0, camera_motion: Optional[Any] = None,
+              shot: Optional[int] = None, cut: bool = False) -> "Tracks":
         return cls(np.zeros(0, np.int64), np.zeros((0, 4), np.float32), np.zeros(0, np.float32),
                    np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0, np.int8),
-                   frame_index, timestamp)
+                   frame_index, timestamp, camera_motion, shot, cut)
 
     def to_xywh(self) -> np.ndarray:
         """(M, 4) MOTChallenge ``x, y, w, h`` pixels."""

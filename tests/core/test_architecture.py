@@ -11,9 +11,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "tracker"
 #: may import modules of its own layer or below
 LAYERS = {
     "core": ("errors", "exit_codes", "status", "special_paths", "model_registry", "config_base", "config", "boxes",
-             "detections", "tracks", "motion", "memory", "assignment", "association", "core"),
-    "stages": ("detectors", "embedding", "io", "evaluation", "viz"),
-    "run": ("run", "pipeline", "mot_runner", "batch", "benchmarking", "training"),
+             "detections", "tracks", "motion", "camera_motion", "shots", "memory", "assignment", "association",
+             "core"),
+    "stages": ("detectors", "embedding", "io", "evaluation", "viz", "offline"),
+    "run": ("run", "pipeline", "mot_runner", "batch", "benchmarking", "training", "report", "link"),
     "commands": ("commands", "cli"),
 }
 RANK = {name: rank for rank, names in enumerate(LAYERS.values()) for name in names}

@@ -88,3 +88,25 @@ def test_assignment_is_global_not_greedy():
     cost = np.array([[0.1, 0.2], [0.2, 0.9]])
     m, _, _ = linear_assignment(cost, 1.0)
     assert sorted(map(tuple, m.tolist())) == [(0, 1), (1, 0)]
+
+
+def test_warp_moves_state_and_covariance_by_hand():
+    """Scale 2 and a shift: centre (10, 20) -> (2*10+5, 2*20-3); sizes and all velocities
+    double; the covariance is J P J^T with J = diag(2, ..., 2)."""
+    from tracker.motion import warp
+
+    mean = np.array([10.0, 20.0, 4.0, 8.0, 1.0, -2.0, 0.5, 0.25])
+    cov = np.diag(np.arange(1.0, 9.0))
+    matrix = np.array([[2.0, 0.0, 5.0], [0.0, 2.0, -3.0]])
+    new_mean, new_cov = warp(mean, cov, matrix)
+    np.testing.assert_allclose(new_mean, [25.0, 37.0, 8.0, 16.0, 2.0, -4.0, 1.0, 0.5])
+    np.testing.assert_allclose(new_cov, 4.0 * cov)
+    # a 90-degree turn swaps the centre axes (x' = -y, y' = x) and their variances; sizes stay
+    turn = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0]])
+    m2, c2 = warp(mean, cov, turn)
+    np.testing.assert_allclose(m2[:6], [-20.0, 10.0, 4.0, 8.0, 2.0, 1.0])
+    np.testing.assert_allclose(np.diag(c2)[:2], [2.0, 1.0])
+    np.testing.assert_allclose(np.diag(c2)[4:6], [6.0, 5.0])
+    # batched
+    bm, bc = warp(np.stack([mean, mean]), np.stack([cov, cov]), matrix)
+    np.testing.assert_allclose(bm[1], new_mean) and np.testing.assert_allclose(bc[1], new_cov)

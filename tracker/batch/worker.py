@@ -282,7 +282,7 @@ class Worker:
         from tracker.io.output_paths import safe_component
         from tracker.io.writers import check_not_input, prepare_output_dir
         from tracker.mot_runner import track_mot_sequence
-        from tracker.run import mot_tracker_config
+        from tracker.run import mot_tracker_config, offline_config
 
         s = self.settings
         det = s.spec.detector
@@ -300,7 +300,8 @@ class Worker:
         prepare_output_dir(out)
         with OutputLock(out, name, wait=s.wait):
             paths["summary"].unlink(missing_ok=True)  # an old summary would describe a previous run
-            result = track_mot_sequence(seq, config, s.det_name, det.score_threshold, det.score_rescale)
+            result = track_mot_sequence(seq, config, s.det_name, det.score_threshold, det.score_rescale,
+                                        offline=offline_config(s.spec))
             write_mot_results(paths["mot"], result.rows)  # atomic: complete or absent
             self._write_mot_summary(task, seq, info, det_path, config, out, paths, result, started_at, t0)
         report(task.index, result.frames)
@@ -326,7 +327,9 @@ class Worker:
             "notes": list(result.notes),
             "options": {"det_name": s.det_name, "min_score": det.score_threshold, "score_rescale": det.score_rescale,
                         "set": dict(s.spec.overrides), "batch": s.fingerprint(task.kind)},
-            "tracker_config": config.to_dict(), "started_at": started_at, "finished_at": _now(),
+            "tracker_config": config.to_dict(),
+            "offline": None if result.offline is None else result.offline.to_dict(),
+            "started_at": started_at, "finished_at": _now(),
         }
         write_summary(paths["summary"], summary)
 

@@ -31,15 +31,20 @@ import numpy as np
 
 from tracker.association import make_associator
 from tracker.association.transformer import heldout_weights_path
+from tracker.benchmarking.virtual_camera import source_sequence
 from tracker.config import TrackerConfig
 from tracker.core import Tracker
 from tracker.detections import Detections
 from tracker.tracks import Tracks, TrackState
 
-#: our variants: the default tracker as shipped; the same tracker whose learned weights never
-#: saw the sequence (a leave-sequences-out fold model on the development sequences); the
-#: non-learned core.
-OURS_TRACKERS = ("ours", "ours-heldout", "ours-iou")
+#: our variants: the default tracker as shipped with the offline identity stage
+#: (``tracker.offline``, as ``track mot`` runs a file); the same tracker online (``--online``);
+#: the online tracker whose learned weights never saw the sequence (a leave-sequences-out fold
+#: model on the development sequences); the online non-learned core.
+OURS_TRACKERS = ("ours", "ours-online", "ours-heldout", "ours-iou")
+#: a peer's name + this suffix: the peer's rows with the offline stage's gap filling only
+#: (``OfflineConfig(link=False)``), so that a gain of ``ours`` is seen to come from linking
+INTERP_SUFFIX = "+interp"
 #: peer name -> (class in the ``trackers`` package, display name).
 PEER_TRACKERS = {
     "sort": ("SORTTracker", "SORT"),
@@ -47,7 +52,29 @@ PEER_TRACKERS = {
     "ocsort": ("OCSORTTracker", "OC-SORT"),
     "botsort": ("BoTSORTTracker", "BoT-SORT"),
 }
-ALL_TRACKERS = OURS_TRACKERS + tuple(PEER_TRACKERS)
+ALL_TRACKERS = OURS_TRACKERS + tuple(PEER_TRACKERS) + tuple(p + INTERP_SUFFIX for p in PEER_TRACKERS)
+#: the benchmark rows whose results pass through the offline stage after the online run
+OFFLINE_TRACKERS = ("ours",) + tuple(p + INTERP_SUFFIX for p in PEER_TRACKERS)
+
+
+def base_tracker(name: str) -> str:
+    """The tracker whose online run a benchmark row uses: ``ours`` for ``ours`` and
+    ``ours-online``, the peer for ``<peer>+interp``, else the name itself."""
+    if name == "ours-online":
+        return "ours"
+    return name[:-len(INTERP_SUFFIX)] if name.endswith(INTERP_SUFFIX) else name
+
+
+def offline_stage(name: str):
+    """The ``OfflineConfig`` a benchmark row applies after its online run (None: none):
+    the default stage for ``ours``, gap filling only for ``<peer>+interp``."""
+    from tracker.offline import OfflineConfig
+
+    if name == "ours":
+        return OfflineConfig()
+    if name.endswith(INTERP_SUFFIX):
+        return OfflineConfig(link=False)
+    return None
 PEER_PACKAGE = "trackers"
 #: the peers' unconfirmed output rows carry this tracker_id.
 PEER_UNCONFIRMED_ID = -1
@@ -226,9 +253,14 @@ def make_adapter(name: str, frame_rate: float, frames_available: bool = False,
     as ``track mot --associator iou`` builds it, so associator-dependent defaults follow).
     image_size: (width, height) of the sequence's frames, for ours when no frame is given.
     sequence: the sequence's name: ``ours-heldout`` uses the learned weights that never saw it
-    (``tracker.association.transformer.heldout_weights_path``).
+    (``tracker.association.transformer.heldout_weights_path``; for ``<SEQ>-vcam<seed>``, the
+    weights that never saw ``<SEQ>``).
     Raises ``PeerUnavailable`` when a peer cannot be imported.
     """
+    if base_tracker(name) != name:
+        adapter = make_adapter(base_tracker(name), frame_rate, frames_available, embedder, config, image_size, sequence)
+        adapter.name = name
+        return adapter
     if name in OURS_TRACKERS:
         if name == "ours-iou":
             base = TrackerConfig(associator="iou") if config is None else config.replace(associator="iou")
@@ -238,7 +270,8 @@ def make_adapter(name: str, frame_rate: float, frames_available: bool = False,
         use_embedder = embedder if (frames_available and name != "ours-iou") else None
         weights = None
         if name == "ours-heldout" and base.associator != "iou":
-            weights = heldout_weights_path(sequence or "")
+            # a virtual moving-camera variant is held out exactly when its source sequence is
+            weights = heldout_weights_path(source_sequence(sequence or ""))
         adapter = OursAdapter(name, base, use_embedder, image_size, weights=weights)
         adapter.notes.append(f"associator={base.associator}; "
                              + (f"weights {weights.parent.name}/{weights.name}; " if weights else "")

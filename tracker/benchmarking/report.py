@@ -103,6 +103,26 @@ def format_table(result: BenchResult) -> str:
     return "\n".join(out)
 
 
+def format_group_table(result: BenchResult) -> str:
+    """One row per group and tracker (counts summed over the group's sequences), the
+    group's best HOTA / IDF1 / fewest IDsw in bold; the combined rows last."""
+    head = ["Group", "seqs", "Tracker"] + [c[0] for c in BENCH_COLUMNS]
+    out = ["| " + " | ".join(head) + " |", "|---|---:|---" + "|---:" * len(BENCH_COLUMNS) + "|"]
+    blocks = [(g, len(m), {t: result.group_result(t, g).summary() for t in result.trackers})
+              for g, m in result.groups.items()]
+    blocks.append(("all", len(result.sequences), {t: result.reports[t].combined.summary() for t in result.trackers}))
+    for group, count, summaries in blocks:
+        best = {"HOTA": max, "IDF1": max, "IDSW": min}
+        marks = {k: fn(s[k] for s in summaries.values()) for k, fn in best.items()}
+        for t, s in summaries.items():
+            cells = []
+            for _, k, kind in BENCH_COLUMNS:
+                text = _pct(s[k]) if kind == "pct" else str(int(s[k]))
+                cells.append(f"**{text}**" if k in marks and s[k] == marks[k] and len(summaries) > 1 else text)
+            out.append("| " + " | ".join([group, str(count), t] + cells) + " |")
+    return "\n".join(out)
+
+
 def format_per_sequence(result: BenchResult, metric: str) -> str:
     """One row per sequence, one column per tracker, best in bold (IDsw: lowest is best)."""
     trackers = result.trackers
@@ -176,6 +196,8 @@ def result_to_dict(result: BenchResult, command: str = "", plot: Optional[str] =
         "notes": result.notes,
         "evaluation_warnings": result.eval_warnings,
         "evaluation_settings": next(iter(result.reports.values())).settings if result.reports else {},
+        "groups": {g: {"sequences": m, "trackers": {t: result.group_result(t, g).summary() for t in result.trackers}}
+                   for g, m in result.groups.items()},
         "plot": plot,
     })
 
@@ -244,6 +266,10 @@ def accuracy_markdown(result: BenchResult, command: str, plot_rel: Optional[str]
              "`Re-ID rec.` is the re-entry ID recall (`docs/evaluation.md`); frames/s is tracker-only "
              "(time inside `update`), `x SORT` its ratio to SORT measured in the same run.", "",
              format_table(result), ""]
+    if result.groups:
+        lines += ["Per group (counts summed over each group's sequences; `real moving` = sequences filmed from a "
+                  "moving platform, `virtual moving` = sequences made by the virtual camera, "
+                  "`tracker.benchmarking.virtual_camera`):", "", format_group_table(result), ""]
     if plot_rel:
         lines += [f"![combined scores and speed]({plot_rel})", ""]
     lines += ["Fairness:", ""] + [f"- {s}" for s in fairness_statements(result)] + [""]

@@ -9,6 +9,7 @@ to an optional callback.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import math
 import os
@@ -24,25 +25,32 @@ import numpy as np
 
 from tracker.benchmarking.adapters import (
     ALL_TRACKERS,
+    INTERP_SUFFIX,
     OURS_TRACKERS,
     PEER_TRACKERS,
     PeerUnavailable,
     TrackerAdapter,
+    base_tracker,
     make_adapter,
+    offline_stage,
     peers_version,
 )
+from tracker.benchmarking.groups import resolve_groups
 from tracker.boxes import xyxy_to_xywh
 from tracker.detectors.det_file import DetectionFileDetector
 from tracker.errors import InputError, parameter_error
 from tracker.io.mot_source import SequenceFramesSource
 from tracker.io.mot import DetectionSet, SequenceInfo, find_sequences, load_detections, read_seqinfo, write_mot_results
+from tracker.offline import link_frames
+from tracker.offline.mot_rows import frames_from_rows, rows_from_frames
 
 VIDEO_SUFFIX = ".mp4"
 #: the reference tracker for speed ratios.
 SPEED_REFERENCE = "sort"
-DISPLAY_NAMES = {"ours": "ours (default)", "ours-heldout": "ours, held-out weights",
-                 "ours-iou": "ours-iou (non-learned core)",
-                 **{k: v[1] for k, v in PEER_TRACKERS.items()}}
+DISPLAY_NAMES = {"ours": "ours (default, offline)", "ours-online": "ours-online (default, --online)",
+                 "ours-heldout": "ours, held-out weights (online)", "ours-iou": "ours-iou (non-learned core, online)",
+                 **{k: v[1] for k, v in PEER_TRACKERS.items()},
+                 **{k + INTERP_SUFFIX: v[1] + " + gap filling" for k, v in PEER_TRACKERS.items()}}
 
 Progress = Callable[[str], None]
 
@@ -184,6 +192,26 @@ def run_sequence(adapter: TrackerAdapter, detections: DetectionSet, info: Sequen
                       source is not None, notes)
 
 
+def with_offline_stage(run: TrackerRun, name: str, info: SequenceInfo) -> TrackerRun:
+    """The run of benchmark row ``name`` from its base tracker's online ``run``: the same rows
+    (``ours-online``, the peers), or those rows through the offline stage
+    (``adapters.offline_stage``: ``ours`` links and fills, ``<peer>+interp`` fills only). The
+    stage's time is added to ``seconds``. The rows carry no embeddings: linking here is by
+    motion and size only."""
+    config = offline_stage(name)
+    if config is None:
+        return dataclasses.replace(run, tracker=name, notes=list(run.notes))
+    frames = frames_from_rows(run.rows, info.seq_length, info.frame_rate)
+    linked = link_frames(frames, config)
+    rows = rows_from_frames(linked.frames)
+    st = linked.stats
+    note = (f"offline stage: {st.tracklets} tracklets, {st.links} links, {st.filled_rows} rows filled, "
+            f"{st.seconds:.3f} s (counted)" if config.link else
+            f"gap filling: {st.filled_rows} rows filled, {st.seconds:.3f} s (counted)")
+    return dataclasses.replace(run, tracker=name, rows=rows, tracks=len({r[1] for r in rows}),
+                               seconds=run.seconds + st.seconds, notes=[*run.notes, note])
+
+
 class AdapterTracker:
     """A benchmarked tracker (``TrackerAdapter``) behind the ``Tracker.update`` call of the
     frame loop; its own timing (``adapter.seconds``) stays what the benchmark reports."""
@@ -203,6 +231,8 @@ class BenchSettings:
     min_score: None = detections unfiltered; else the same threshold for every tracker.
     score_rescale: ``tracker.io.mot.SCORE_RESCALE_MODES`` (same for every tracker).
     use_embedder: give ``ours`` the default appearance embedder when frames exist.
+    groups: group rows besides the combined one (``tracker.benchmarking.groups.resolve_groups``:
+        ``camera``, ``conventions``, ``all`` or a group file); None for none.
     """
 
     mot_root: Path
@@ -214,6 +244,7 @@ class BenchSettings:
     min_score: Optional[float] = None
     score_rescale: str = "auto"
     use_embedder: bool = True
+    groups: Optional[str] = None
 
     def __post_init__(self) -> None:
         unknown = [t for t in self.trackers if t not in ALL_TRACKERS]
@@ -231,7 +262,7 @@ class BenchSettings:
                 "seqs": None if self.seqs is None else list(self.seqs),
                 "video_root": None if self.video_root is None else str(self.video_root),
                 "det_name": self.det_name, "min_score": self.min_score, "score_rescale": self.score_rescale,
-                "use_embedder": self.use_embedder}
+                "use_embedder": self.use_embedder, "groups": self.groups}
 
 
 @dataclass
@@ -249,6 +280,7 @@ class BenchResult:
     started: str
     wall_seconds: float
     eval_warnings: List[str] = field(default_factory=list)
+    groups: Dict[str, List[str]] = field(default_factory=dict)
 
     @property
     def trackers(self) -> List[str]:
@@ -259,6 +291,13 @@ class BenchResult:
         frames = sum(r.frames for r in runs)
         seconds = sum(r.seconds for r in runs)
         return {"frames": frames, "seconds": seconds, "fps": frames / seconds if seconds > 0 else math.inf}
+
+    def group_result(self, tracker: str, group: str):
+        """The tracker's counts summed over one group's sequences (a ``SequenceResult``)."""
+        from tracker.evaluation.results import combine_results
+
+        per_sequence = self.reports[tracker].per_sequence
+        return combine_results([per_sequence[s] for s in self.groups[group]], name=group)
 
     def speed_ratio(self, tracker: str) -> Optional[float]:
         """Tracker frames/s divided by SORT's (None without SORT)."""
@@ -340,6 +379,8 @@ def run_bench(settings: BenchSettings, progress: Optional[Progress] = None) -> B
     started = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     t0 = time.perf_counter()
     sequences, notes = _select_sequences(settings)
+    if settings.groups is not None:  # a bad group spec fails before anything runs
+        resolve_groups(settings.groups, [s.name for s in sequences])
     skipped: Dict[str, str] = {}
     trackers = []
     for name in settings.trackers:  # build each once: a peer not installed, or weights missing, is reported
@@ -354,7 +395,8 @@ def run_bench(settings: BenchSettings, progress: Optional[Progress] = None) -> B
             continue
         trackers.append(name)
     embedder = None
-    if settings.video_root is not None and {"ours", "ours-heldout"} & set(trackers) and settings.use_embedder:
+    if settings.video_root is not None and {"ours", "ours-online", "ours-heldout"} & set(trackers) \
+            and settings.use_embedder:
         embedder, why = load_default_embedder()
         if embedder is None:
             notes.append(f"ours: the default appearance embedder could not be loaded ({why}); "
@@ -363,7 +405,6 @@ def run_bench(settings: BenchSettings, progress: Optional[Progress] = None) -> B
     if settings.video_root is not None and not Path(settings.video_root).is_dir():
         raise InputError(f"video_root {settings.video_root}: not a folder (expected a folder of <SEQ>.mp4 files)",
                          "video_root")
-    out_dir = Path(settings.output_dir)
     result_paths = plan_result_paths(settings, sequences, trackers)
     runs: Dict[str, Dict[str, TrackerRun]] = {t: {} for t in trackers}
     seq_info: Dict[str, dict] = {}
@@ -377,20 +418,29 @@ def run_bench(settings: BenchSettings, progress: Optional[Progress] = None) -> B
                                "size": [info.width, info.height],
                                "detections": int(sum(len(d) for d in dets.by_frame.values())),
                                "frame_source": source.kind, "frame_source_note": source.note, "notes": seq_notes}
+        online: Dict[str, TrackerRun] = {}  # one online run per base tracker serves its rows
         for name in trackers:
-            adapter = make_adapter(name, info.frame_rate, frames_available=source.available, embedder=embedder,
-                                   image_size=(info.width, info.height), sequence=info.name)
-            run = run_sequence(adapter, dets, info, source)
+            base = base_tracker(name)
+            if base not in online:
+                adapter = make_adapter(base, info.frame_rate, frames_available=source.available, embedder=embedder,
+                                       image_size=(info.width, info.height), sequence=info.name)
+                online[base] = run_sequence(adapter, dets, info, source)
+            run = with_offline_stage(online[base], name, info)
             write_mot_results(result_paths[name, seq_dir], run.rows)
             runs[name][seq_dir.name] = run
             say(f"{info.name}: {name}: {run.frames} frames, {run.tracks} ids, {run.frames_per_second:.0f} frames/s"
                 + (" (with frames)" if run.frames_used else ""))
     say("evaluating ...")
     names = [s.name for s in sequences]
-    reports = evaluate_trackers(settings.mot_root, {t: out_dir / t for t in trackers}, seqs=names)
+    # the folder each tracker's files went to (its name made one path component: sort+interp -> sort_interp)
+    folders = {t: result_paths[t, sequences[0]].parent for t in trackers}
+    reports = evaluate_trackers(settings.mot_root, folders, seqs=names)
     eval_warnings = sorted({w for r in reports.values() for w in r.warnings})
+    benchmarks = {s: r.info.get("benchmark") for s, r in next(iter(reports.values())).per_sequence.items()} \
+        if reports else {}
+    groups = resolve_groups(settings.groups, names, benchmarks)
     return BenchResult(settings, seq_info, runs, skipped, reports, notes, started, time.perf_counter() - t0,
-                       eval_warnings)
+                       eval_warnings, groups)
 
 
 def machine_info() -> dict:

@@ -18,8 +18,10 @@ from tracker.io.mot import SCORE_RESCALE_MODES
 DESCRIPTION = """Benchmark ours against the established trackers, side by side, on identical detections.
 
 Accuracy run (the default): runs each tracker of --trackers (ours = the default tracker as
-shipped, ours-iou = the non-learned core, and SORT, ByteTrack, OC-SORT, BoT-SORT from Roboflow's
-`trackers` package, the optional `bench` extra) on <SEQ>/det/<det-name> of every sequence under
+shipped with the offline identity stage, as `track mot` runs a file; ours-online = the same
+with --online; ours-heldout, ours-iou = online variants; SORT, ByteTrack, OC-SORT, BoT-SORT from
+Roboflow's `trackers` package, the optional `bench` extra, and each of them + the offline
+stage's gap filling, e.g. sort+interp) on <SEQ>/det/<det-name> of every sequence under
 --mot-root, writes DIR/<tracker>/<SEQ>.txt, evaluates them as `track eval` does, and prints one
 table: HOTA, DetA, AssA, MOTA, IDF1, IDsw, FP, FN, re-entry ID recall, tracker-only frames/s
 (time inside update) and its ratio to SORT. A peer that is not installed is reported and skipped.
@@ -72,6 +74,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "outside [0,1]")
     parser.add_argument("--no-appearance", action="store_true",
                         help="do not give ours the appearance embedder even when frames exist")
+    parser.add_argument("--groups", metavar="SPEC",
+                        help="also print one row per tracker per group: 'camera' (real static / real moving / "
+                             "virtual moving), 'conventions' (MOT15 / MOT17), 'all' (both), or a file of "
+                             "'<sequence> <group>' lines (default: no group rows)")
     parser.add_argument("--output-dir", type=Path, metavar="DIR", help="where results, bench.json and plots go")
     docs = parser.add_mutually_exclusive_group()
     docs.add_argument("--docs", type=Path, metavar="PATH",
@@ -114,6 +120,8 @@ def _command_line(args) -> str:
             parts += ["--score-rescale", args.score_rescale]
         if args.no_appearance:
             parts.append("--no-appearance")
+        if args.groups:
+            parts += ["--groups", args.groups]
     if args.output_dir:
         parts += ["--output-dir", str(args.output_dir)]
     if args.docs:
@@ -144,8 +152,8 @@ def run(args) -> int:
 
 
 def _run_accuracy(args) -> int:
-    from tracker.benchmarking.report import (accuracy_markdown, fairness_statements, format_table, plot_bench,
-                                             update_docs_section, write_bench_json)
+    from tracker.benchmarking.report import (accuracy_markdown, fairness_statements, format_group_table,
+                                             format_table, plot_bench, update_docs_section, write_bench_json)
     from tracker.benchmarking.runner import BenchSettings, run_bench
     from tracker.evaluation import plot_comparison, write_json
 
@@ -158,7 +166,7 @@ def _run_accuracy(args) -> int:
     settings = BenchSettings(mot_root=args.mot_root, output_dir=args.output_dir, trackers=tuple(args.trackers),
                              seqs=None if args.seqs is None else tuple(args.seqs), video_root=args.video_root,
                              det_name=args.det_name, min_score=args.min_score, score_rescale=args.score_rescale,
-                             use_embedder=not args.no_appearance)
+                             use_embedder=not args.no_appearance, groups=args.groups)
     result = run_bench(settings, _progress(args))
     if not result.trackers:
         raise InputError("no tracker could run: " + "; ".join(f"{k}: {v}" for k, v in result.skipped.items()))
@@ -171,6 +179,9 @@ def _run_accuracy(args) -> int:
     print(f"track bench: {len(result.sequences)} sequence(s), combined (counts summed); "
           "frames/s = tracker-only (time inside update); x SORT = its ratio to SORT, same run\n")
     print(format_table(result))
+    if result.groups:
+        print("\nPer group (counts summed over each group's sequences; best of a group in bold):\n")
+        print(format_group_table(result))
     print("\nFairness:")
     for line in fairness_statements(result):
         print(f"- {line}")

@@ -34,6 +34,11 @@ folder form:  track eval --gt-root ../shared/data/mot --results out [--seqs TUD-
 compare:      track eval --gt-root ../shared/data/mot --results out_a out_b --plot cmp.png --json cmp.json
               track eval --gt-root ../shared/data/mot --results-root runs/   (one folder per tracker)
 single file:  track eval --gt SEQ/gt/gt.txt --results RESULT.txt [--fps 25] [--seq-length 71]
+across sources: track eval --link --gt-root CLIPS --results linked/ [unlinked/ ...]
+              every sequence of CLIPS is a source whose gt ids are global (the same person has
+              the same id in every source), and so are the result ids: global HOTA / IDF1 over
+              the sources laid end to end, and pairwise cross-source identity precision /
+              recall / F1, each beside the no-linking baseline (ids made distinct per source)
 
 benchmark conventions (auto: MOT16/MOT17/MOT20 by sequence name or a 9-column gt, else MOT15):
   MOT15  gt rows with conf 0 dropped, nothing else removed
@@ -50,6 +55,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                      help="result folder(s) (folder form) or result file(s) (single-file form); several = comparison")
     res.add_argument("--results-root", type=Path, metavar="DIR",
                      help="a folder holding one result folder per tracker (folder form)")
+    parser.add_argument("--link", action="store_true",
+                        help="identity across sources: gt and result ids are global over the sequences of "
+                             "--gt-root (see above and docs/evaluation.md)")
     parser.add_argument("--names", metavar="A,B", help="display names of the result sets, comma-separated, in order")
     parser.add_argument("--benchmark", choices=BENCHMARK_CHOICES, default="auto",
                         help="evaluation conventions for every sequence (default: auto, per sequence)")
@@ -127,6 +135,8 @@ def run(args) -> int:
         check_plot_path(args.plot)
     paths = _result_sets(args)
     names = _names(args, paths)
+    if args.link:
+        return _run_link(args, config, paths, names)
     reports: Dict[str, EvalReport]
     if args.gt is not None:
         if args.results_root is not None:
@@ -165,4 +175,41 @@ def run(args) -> int:
     if args.plot is not None:
         plot_comparison(reports, args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)
+    return 0
+
+
+def _run_link(args, config: EvalConfig, paths: List[Path], names: List[str]) -> int:
+    from tracker.evaluation.linking import evaluate_link_folder, format_link_table
+
+    if args.gt_root is None:
+        raise InputError("--link needs --gt-root (one sequence folder per source)")
+    if args.plot is not None:
+        raise InputError("--plot is not available with --link")
+    for p in paths:
+        if not p.is_dir():
+            raise InputError(f"{p}: not a folder; with --link, --results takes result folders (<SEQ>.txt inside)")
+    _check_outputs(args, paths)
+    seqs = _split(args.seqs) or None
+    evaluations = {name: evaluate_link_folder(args.gt_root, path, seqs=seqs, config=config, name=name)
+                   for name, path in zip(names, paths)}
+    seen = set()
+    for ev in evaluations.values():
+        for w in ev.warnings:
+            if w not in seen:
+                seen.add(w)
+                print(f"warning: {w}", file=sys.stderr)
+    first = next(iter(evaluations.values()))
+    print(f"{len(first.sources)} sources laid end to end: {', '.join(first.sources)}\n")
+    print(format_link_table(evaluations))
+    print("\nRatios in percent. global = the result ids as given; no linking = the same results with ids made "
+          "distinct per source. Link P / R / F1: pairs of (source, identity) of two sources joined under one id "
+          "(see docs/evaluation.md).")
+    if args.json is not None:
+        import json
+
+        from tracker.io.mot import write_text_atomic
+
+        payload = {name: ev.to_dict() for name, ev in evaluations.items()}
+        write_text_atomic(args.json, json.dumps(payload, indent=1, default=float) + "\n")
+        print(f"wrote {args.json}", file=sys.stderr)
     return 0

@@ -11,12 +11,15 @@ from tracker.errors import InputError
 from tracker.io.mot import SCORE_RESCALE_MODES, find_sequences, read_seqinfo, write_mot_results
 from tracker.io.output_paths import OutputGuard, resolved, safe_component
 from tracker.mot_runner import track_mot_sequence
+from tracker.offline import OfflineConfig
 
 DESCRIPTION = """Track MOTChallenge sequences from their detection files (no frames needed).
 
 PATH is a sequence folder (holding seqinfo.ini and det/) or a folder of sequences.
-Writes DIR/<SEQ>.txt in MOTChallenge format (frame,id,x,y,w,h,score,-1,-1,-1) and prints a
-per-sequence summary. Each sequence's real frame rate (seqinfo.ini) is used.
+Writes DIR/<SEQ>.txt in MOTChallenge format (frame,id,x,y,w,h,score,-1,-1,-1; score -1 on
+rows filled by interpolation) and prints a per-sequence summary. By default the tracklets are
+linked over the whole sequence (docs/offline.md); --online writes the online tracker's rows.
+Each sequence's real frame rate (seqinfo.ini) is used.
 
 example:  track mot ../shared/data/mot --output-dir out"""
 
@@ -31,6 +34,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="map scores to [0,1]: auto = min-max only when some score is outside [0,1] (default)")
     parser.add_argument("--associator", choices=ASSOCIATORS + ("default",), default="default",
                         help=ASSOCIATOR_CHOICES_HELP + "; 'default' = the shipped default (TrackerConfig: learned)")
+    parser.add_argument("--online", action="store_true",
+                        help="the online tracker's rows only (default: link the tracklets over the whole sequence "
+                             "and fill short gaps, docs/offline.md)")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
@@ -72,7 +78,8 @@ def run(args) -> int:
         print("|---|---:|---:|---:|---:|---|")
     total_frames = total_time = 0.0
     for seq in sequences:
-        result = track_mot_sequence(seq, config, args.det_name, args.min_score, args.score_rescale)
+        result = track_mot_sequence(seq, config, args.det_name, args.min_score, args.score_rescale,
+                                    offline=None if args.online else OfflineConfig())
         write_mot_results(outputs[seq], result.rows)
         total_frames += result.frames
         total_time += result.tracker_seconds

@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 from tracker import exit_codes
+from tracker.camera_motion import AUTO_METHOD, CMC_METHODS
 from tracker.config import ASSOCIATOR_CHOICES_HELP, ASSOCIATORS
 from tracker.errors import InputError
 from tracker.io.sources import DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF_S
+from tracker.shots import SHOT_CUT_METHODS
 from tracker.status import RunStatus
 
 DESCRIPTION = """Track people (or your detector's classes) through a video and write the results.
@@ -19,7 +21,9 @@ a webcam index (0) or a stream URL (rtsp://..., http://...).
 
 Writes into --output-dir (default: <stem>_tracks/ beside the input; inputs are never
 overwritten):
-  <stem>.txt           MOTChallenge results: frame,id,x,y,w,h,score,-1,-1,-1 (frame = decoded index + 1)
+  <stem>.txt           MOTChallenge results: frame,id,x,y,w,h,score,-1,-1,-1 (frame = decoded index + 1);
+                       score -1 on rows filled by interpolation
+  (for a file, identities are linked over the whole file when it ends; --online: as they come)
   <stem>.jsonl         one JSON line per frame: tracks with id, box (x1,y1,x2,y2), score, class, state
   <stem>.mp4           the annotated video (boxes, IDs in stable colours, trails, frame counter)
   <stem>.summary.json  how the run ended, frames, tracks, frames/s, time per stage
@@ -57,6 +61,19 @@ def add_tracker_options(parser: argparse.ArgumentParser, associator_help: str = 
                      help="use the appearance embedder: auto = when it is installed (default)")
     trk.add_argument("--associator", choices=ASSOCIATORS + ("default",), default="default",
                      help=associator_help)
+    trk.add_argument("--cmc", choices=CMC_METHODS, default="auto",
+                     help="camera-motion compensation: the global motion between frames (estimated on the "
+                          "background, detections masked out) moves every track before matching; auto = "
+                          f"{AUTO_METHOD} (sparse optical flow + RANSAC), ecc = ECC image alignment, off = none. "
+                          "Only where frames exist (not for a detection file alone); the transform per frame is in "
+                          "the JSONL, the counts in the summary (default: auto)")
+    trk.add_argument("--online", action="store_true",
+                     help="write the online tracker's results as they come; default for a file: link the "
+                          "tracklets over the whole file and fill short gaps when it ends (docs/offline.md)")
+    trk.add_argument("--shot-cuts", choices=SHOT_CUT_METHODS, default="auto",
+                     help="hard shot cuts of an edited video: at a cut every track ends, so no identity continues "
+                          "by motion into another shot (new IDs after it). Only where frames exist; the shot index "
+                          "per frame is in the JSONL, the cut frames in the summary (default: auto)")
     trk.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a TrackerConfig setting, e.g. --set lost_horizon_s=6 or "
                           "--set motion.measurement_noise=0.1 (repeatable)")
@@ -162,7 +179,8 @@ def spec_from_args(args, output_dir=None):
     output = OutputSpec(output_dir=_text(args.output_dir if output_dir is None else output_dir),
                         video=not args.no_video, codec=args.codec, trail=args.trail)
     return RunSpec(source=source, detector=detector, output=output, appearance=args.appearance,
-                   associator=args.associator, overrides=parse_settings(args.set))
+                   associator=args.associator, cmc=args.cmc, shot_cuts=args.shot_cuts,
+                   overrides=parse_settings(args.set), offline=not getattr(args, "online", False))
 
 
 def _quiet_opencv() -> None:

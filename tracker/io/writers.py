@@ -135,6 +135,27 @@ class _LineFile(_Finalizable):
         except OSError:
             self._broken = True
 
+    def replace_all(self, lines: Sequence[str]) -> None:
+        """Replace the whole content of the partial file by ``lines`` (written at once): the
+        offline stage rewrites a run's results when it has linked them. ``OutputError`` when
+        the write fails (the file is then incomplete and not sealed)."""
+        if self._fd is None or self._broken:
+            raise OutputError(f"{self.partial}: incomplete (a write failed or the file was abandoned)")
+        try:
+            os.ftruncate(self._fd, 0)
+            os.lseek(self._fd, 0, os.SEEK_SET)
+        except OSError as exc:
+            self._broken = True
+            raise OutputError(f"{self.partial}: cannot write ({exc.strerror or exc})") from None
+        self._size = 0
+        self._buffer = list(lines)
+        self.lines = len(self._buffer)
+        try:
+            self.flush()
+        except BaseException:
+            self._broken = True
+            raise
+
     def flush(self) -> None:
         """Write the buffered whole lines to the partial file. On any failure the file is cut
         back to its last whole line and the lines stay buffered; ``OSError`` -> ``OutputError``."""
@@ -230,6 +251,12 @@ class JsonlWriter(_LineFile):
     ``frame`` is the 1-based MOT frame number, ``index`` the 0-based decoded index, ``time``
     seconds, ``box`` xyxy pixels; ``state`` is ``confirmed`` or ``lost`` (a lost track's box is
     predicted, ``observed`` false); ``class_name`` is present when the detector names classes.
+    When the tracker estimated the camera's motion (frames given), ``camera_motion`` holds
+    ``{"affine": [[a, b, tx], [c, d, ty]], "status": "ok"}``: the map from the previous frame's
+    pixels to this frame's (status ``ok``, ``fallback`` = identity after a failed fit, ``first``,
+    ``off``; ``tracker.camera_motion``). When the tracker looks for shot cuts (frames given),
+    ``shot`` is the 0-based index of the frame's shot, and ``"cut": true`` marks the first frame
+    of every shot after the first (no track continues across it; ``tracker.shots``).
     """
 
     def __init__(self, final: Path, class_names: Optional[Sequence[str]] = None,
@@ -249,7 +276,14 @@ class JsonlWriter(_LineFile):
             item["observed"] = bool(obs)
             items.append(item)
         ts = round(float(timestamp), 6) if math.isfinite(timestamp) else None
-        return {"frame": int(frame_index) + 1, "index": int(frame_index), "time": ts, "tracks": items}
+        record = {"frame": int(frame_index) + 1, "index": int(frame_index), "time": ts, "tracks": items}
+        if tracks.camera_motion is not None:
+            record["camera_motion"] = tracks.camera_motion.to_dict()
+        if tracks.shot is not None:
+            record["shot"] = int(tracks.shot)
+            if tracks.cut:
+                record["cut"] = True
+        return record
 
     def encode(self, frame_index: int, timestamp: float, tracks: Tracks) -> list:
         """The line of one frame (nothing is written)."""

@@ -8,6 +8,7 @@ from tracker.run.build import (
     build_source,
     input_files,
     mot_tracker_config,
+    offline_config,
     video_tracker_config,
 )
 from tracker.run.spec import (
@@ -23,5 +24,5 @@ from tracker.run.spec import (
 
 __all__ = ["RunSpec", "SourceSpec", "DetectorSpec", "OutputSpec", "APPEARANCE_MODES", "ASSOCIATOR_MODES",
            "apply_overrides", "parse_settings", "build_source", "build_detector", "build_embedder",
-           "build_file_run", "input_files",
+           "build_file_run", "input_files", "offline_config",
            "video_tracker_config", "mot_tracker_config"]

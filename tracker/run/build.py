@@ -9,6 +9,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from tracker.config import TrackerConfig
 from tracker.errors import InputError
+from tracker.offline import OfflineConfig
 from tracker.special_paths import describe_special
 from tracker.run.spec import ONNX_SCORE_THRESHOLD, DetectorSpec, RunSpec, SourceSpec
 
@@ -113,12 +114,23 @@ def build_file_run(spec: RunSpec, source, detector, *, embedder: Any, output_dir
     from tracker.pipeline import FileRun
 
     out = spec.output
+    offline = offline_config(spec, source)
     recorded = {"start": spec.source.start, "end": spec.source.end, "stride": spec.source.stride,
-                "appearance": spec.appearance, "set": dict(spec.overrides), **(options or {})}
+                "appearance": spec.appearance, "set": dict(spec.overrides), "offline": offline is not None,
+                **(options or {})}
     return FileRun(source, detector, output_dir=out.output_dir if output_dir is None else output_dir,
                    video=out.video, codec=out.codec, trail_frames=out.trail, config=video_tracker_config(spec),
                    embedder=embedder, keep_annotated=keep_annotated,
-                   extra_inputs=[*input_files(spec), *extra_inputs], options=recorded, wait=wait, name=name)
+                   extra_inputs=[*input_files(spec), *extra_inputs], options=recorded, wait=wait, offline=offline,
+                   name=name)
+
+
+def offline_config(spec: RunSpec, source=None) -> Optional[OfflineConfig]:
+    """The offline stage's settings for a run of ``spec`` over ``source`` (a ``FrameSource``):
+    ``OfflineConfig()`` for a file or frame folder when ``spec.offline``; None (online) for a
+    live source (webcam, stream) or ``offline`` False."""
+    live = bool(getattr(getattr(source, "info", None), "live", False))
+    return OfflineConfig() if spec.offline and not live else None
 
 
 def video_tracker_config(spec: RunSpec) -> TrackerConfig:

@@ -15,9 +15,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Union
 
+from tracker.camera_motion import CMC_METHODS
 from tracker.config import ASSOCIATORS, TrackerConfig
 from tracker.config_base import ConfigBase
 from tracker.errors import InputError, parameter_error
+from tracker.shots import SHOT_CUT_METHODS
 
 #: ``appearance`` choices: the shipped embedder when installed / required / never
 APPEARANCE_MODES = ("auto", "on", "off")
@@ -196,32 +198,47 @@ class OutputSpec(ConfigBase):
 class RunSpec(ConfigBase):
     """A whole run: ``source``, ``detector``, ``output``; ``appearance`` (``auto``, ``on``,
     ``off``); ``associator`` (``default``: the command's own; else one of ``ASSOCIATORS``);
-    ``overrides``: ``TrackerConfig`` settings, dotted for nested ones
-    (``{"motion.measurement_noise": 0.1}``), applied after ``associator``."""
+    ``cmc``: camera-motion compensation when frames exist (``CMC_METHODS``: ``auto``, ``sparse``,
+    ``ecc``, ``off``); ``shot_cuts``: hard-cut detection when frames exist (``auto``, ``off``:
+    at a cut every track ends, ``tracker.shots``); ``overrides``: ``TrackerConfig`` settings,
+    dotted for nested ones (``{"motion.measurement_noise": 0.1}``), applied after
+    ``associator``, ``cmc`` and ``shot_cuts``; ``offline``: link the tracklets over the whole
+    file when the run ends (``tracker.offline``; files only, a live source is always online);
+    False: the online tracker's results as they come."""
 
     source: SourceSpec = field(default_factory=SourceSpec)
     detector: DetectorSpec = field(default_factory=DetectorSpec)
     output: OutputSpec = field(default_factory=OutputSpec)
     appearance: str = "auto"
     associator: str = "default"
+    cmc: str = "auto"
+    shot_cuts: str = "auto"
     overrides: Dict[str, Any] = field(default_factory=dict)
+    offline: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.offline, bool):
+            raise parameter_error("offline", f"must be true or false, got {self.offline!r}")
         for name, cls in (("source", SourceSpec), ("detector", DetectorSpec), ("output", OutputSpec)):
             if not isinstance(getattr(self, name), cls):
                 raise parameter_error(name, f"must be a {cls.__name__}")
         _check_choice("appearance", self.appearance, APPEARANCE_MODES)
         _check_choice("associator", self.associator, ASSOCIATOR_MODES)
+        _check_choice("cmc", self.cmc, CMC_METHODS)
+        _check_choice("shot_cuts", self.shot_cuts, SHOT_CUT_METHODS)
         if not isinstance(self.overrides, Mapping):
             raise parameter_error("overrides", f"must be a mapping, got {type(self.overrides).__name__}")
         object.__setattr__(self, "overrides", dict(self.overrides))
         self.tracker_config(TrackerConfig())  # validates the overrides now, not at the first frame
 
     def tracker_config(self, base: TrackerConfig) -> TrackerConfig:
-        """``base`` with ``associator`` (unless ``default``) and then ``overrides`` applied."""
+        """``base`` with ``associator`` (unless ``default``), ``cmc``, ``shot_cuts`` and then
+        ``overrides`` applied."""
         settings = dict(self.overrides)
         if self.associator != "default":
             settings.setdefault("associator", self.associator)
+        settings.setdefault("camera_motion.method", self.cmc)
+        settings.setdefault("shot_cuts.method", self.shot_cuts)
         return apply_overrides(base, settings)
 
     def to_json(self) -> str:
