@@ -371,7 +371,8 @@ class TrackingSession:
 
 def track(source: Any, detector: Any = None, *, config: Optional[TrackerConfig] = None, embedder: Any = None,
           tracker: Optional[Tracker] = None, start=None, end=None, stride: int = 1, fps: Optional[float] = None,
-          timeout_s: float = DEFAULT_TIMEOUT_S, prefetch: int = DEFAULT_PREFETCH) -> Iterator[FrameResult]:
+          timeout_s: float = DEFAULT_TIMEOUT_S, prefetch: int = DEFAULT_PREFETCH,
+          adapt: Any = None) -> Iterator[FrameResult]:
     """Track objects through a video source, yielding one ``FrameResult`` per processed frame.
 
     source: a video file path, a folder of frames (MOTChallenge ``img1/``), a webcam index, a
@@ -388,6 +389,12 @@ def track(source: Any, detector: Any = None, *, config: Optional[TrackerConfig] 
     fps: frame rate when the source has none (or to override it); timeout_s: for streams.
     prefetch: frames decoded and detected ahead on a background thread (0: none); see
         ``TrackingSession``.
+    adapt: None/False (default) or True / seconds / an ``AdaptConfig``: first track the whole
+        source (pass 1, not yielded), fine-tune the appearance embedder on its own confident
+        tracks for the time bound (default 30 % of pass 1; ``tracker.training.adapt``), then
+        yield the results of pass 2 with the adapted embedder. Needs a file or frame folder
+        (read twice) and the identitrack embedder (``embedder`` None, "auto", "on" or an
+        ``Embedder``). No label is read.
 
     Raises ``InputError`` for a bad source or option before yielding anything. Stopping the
     iteration early (``break``) closes the source.
@@ -398,9 +405,37 @@ def track(source: Any, detector: Any = None, *, config: Optional[TrackerConfig] 
             for tid, box in zip(result.tracks.track_ids, result.tracks.xyxy):
                 ...
     """
+    if adapt is not None and adapt is not False:
+        embedder = _adapted_embedder(source, detector, config, embedder, adapt, start=start, end=end, stride=stride,
+                                     fps=fps, timeout_s=timeout_s, prefetch=prefetch)
     session = TrackingSession(source, detector, config=config, embedder=embedder, tracker=tracker, start=start,
                               end=end, stride=stride, fps=fps, timeout_s=timeout_s, prefetch=prefetch)
     return iter(session)
+
+
+def _adapted_embedder(source, detector, config, embedder, adapt, **session_options):
+    """``track(..., adapt=...)``'s pass 1 and fine-tuning -> the embedder for pass 2."""
+    from tracker.training.adapt import AdaptConfig, adapt_to_video
+
+    if isinstance(source, (FrameSource, Iterable)) and not isinstance(source, (str, bytes, os.PathLike)):
+        raise InputError("adapt needs a video file or frame folder (it is read twice), not a stream or iterable",
+                         "adapt")
+    if isinstance(adapt, AdaptConfig):
+        settings = adapt
+    elif adapt is True:
+        settings = AdaptConfig()
+    elif isinstance(adapt, (int, float)) and not isinstance(adapt, bool):
+        settings = AdaptConfig(seconds=float(adapt))
+    else:
+        raise InputError(f"adapt must be None, True, seconds or an AdaptConfig, got {adapt!r}", "adapt")
+    if embedder in (None, "auto", "on"):
+        from tracker.embedding import Embedder
+
+        embedder = Embedder.default(threads=EMBEDDER_THREADS)
+    elif embedder == "off" or embedder is False:
+        raise InputError("adapt fine-tunes the appearance embedder: it cannot be off", "adapt")
+    return adapt_to_video(source, detector, embedder=embedder, adapt=settings, config=config,
+                          **session_options).embedder
 
 
 # ------------------------------------------------------------------------------------ signals
@@ -503,6 +538,9 @@ class FileRun:
     the annotated video is encoded on another one; the files are the same either way. The
     ``write`` stage then counts only the time spent handing frames to the encoder.
 
+    ``name``: the file stem (default: the source's name), e.g. ``clip.adapted`` for a second
+    pass that must not replace the first one's files.
+
     ``offline`` (an ``OfflineConfig``; None: off): the offline identity stage
     (``tracker.offline``). The frames are still written as they come (a crash leaves the online
     results in the ``.partial`` files); when the run ends, the tracklets are linked over the
@@ -518,10 +556,12 @@ class FileRun:
                  keep_annotated: bool = False, extra_inputs: Sequence[Union[str, Path]] = (),
                  flush_every_s: float = DEFAULT_FLUSH_EVERY_S, options: Optional[dict] = None,
                  wait: bool = False, prefetch: int = DEFAULT_PREFETCH,
-                 background_video: bool = True, offline: Optional[OfflineConfig] = None):
+                 background_video: bool = True, offline: Optional[OfflineConfig] = None,
+                 name: Optional[str] = None):
         if offline is not None and not isinstance(offline, OfflineConfig):
             raise InputError(f"offline must be an OfflineConfig or None, got {type(offline).__name__}", "offline")
         self.started = time.monotonic()
+        self.name = name
         self.started_at = _now()
         self.session = TrackingSession(source, detector, config=config, embedder=embedder, start=start, end=end,
                                        stride=stride, fps=fps, timeout_s=timeout_s, prefetch=prefetch)
@@ -555,7 +595,7 @@ class FileRun:
                wait) -> None:
         info = self.session.info
         self.output_dir = Path(output_dir) if output_dir is not None else default_output_dir(info)
-        stem = info.name
+        stem = self.name or info.name
         self.paths = {"mot": self.output_dir / f"{stem}.txt", "jsonl": self.output_dir / f"{stem}.jsonl"}
         if video:
             self.paths["video"] = self.output_dir / f"{stem}.mp4"

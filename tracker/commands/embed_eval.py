@@ -40,6 +40,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-random", action="store_true", help="skip the random-init baseline")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", default=None, help="also write the results as JSON here")
+    parser.add_argument("--adapt", nargs="?", const="auto", default=None, metavar="SECONDS",
+                        help="also score the embedder adapted to this video as `track VIDEO --adapt` does: track it "
+                             "(no gt), fine-tune on its confident tracks for SECONDS (default 30%% of tracking)")
+    parser.add_argument("--adapt-steps", type=int, default=None, metavar="N", help="at most N fine-tuning steps")
+    parser.add_argument("--adapt-seed", type=int, default=0, metavar="S")
+    parser.add_argument("--detections", default=None, metavar="DET.txt",
+                        help="with --adapt: the detection file tracking uses (default: the embedded detector)")
+    parser.add_argument("--save-embedder", default=None, metavar="PATH.pt",
+                        help="with --adapt: save the adapted weights")
     parser.add_argument("--record", action="store_true",
                         help="store the results in the evaluated weights' metadata (a weights file you own)")
 
@@ -60,8 +69,9 @@ def _hist_embed(images):
     return np.concatenate([colour_histograms(im[None]) for im in images]) if images else np.zeros((0, 256), np.float32)
 
 
-def evaluate_block(crops, weights_spec, threads: int, probe: bool, random_baseline: bool) -> list:
-    """-> rows [{"method", "weights", "mAP", "rank1", "probe_acc", ...}] for one crop set."""
+def evaluate_block(crops, weights_spec, threads: int, probe: bool, random_baseline: bool, adapted=None) -> list:
+    """-> rows [{"method", "weights", "mAP", "rank1", "probe_acc", ...}] for one crop set;
+    ``adapted``: an Embedder adapted to this video (``--adapt``), scored in two more rows."""
     rows = []
     emb = Embedder.from_spec(weights_spec, threads=threads)
     hist = evaluate_embedding(crops, _hist_embed, probe=probe)
@@ -70,6 +80,11 @@ def evaluate_block(crops, weights_spec, threads: int, probe: bool, random_baseli
     rows.append({"method": "learned", "weights": label, **evaluate_embedding(crops, emb.embed_images, probe=probe)})
     rows.append({"method": "learned + colour (fused)", "weights": label,
                  **evaluate_embedding(crops, lambda ims: emb.embed_images(ims, fused=True), probe=probe)})
+    if adapted is not None:
+        rows.append({"method": "learned, adapted to this video", "weights": f"{label} + --adapt",
+                     **evaluate_embedding(crops, adapted.embed_images, probe=probe)})
+        rows.append({"method": "adapted + colour (fused)", "weights": f"{label} + --adapt",
+                     **evaluate_embedding(crops, lambda ims: adapted.embed_images(ims, fused=True), probe=probe)})
     if random_baseline:
         rnd = Embedder.random(seed=0, config=emb.config, threads=threads)
         scores = evaluate_embedding(crops, rnd.embed_images, probe=probe)
@@ -103,12 +118,13 @@ def run(args) -> int:
         proto = EvalProtocol(step=args.step, gap_seconds=args.gap_seconds, frames=_range(args.frames))
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    adapted = _adapted(args, video) if args.adapt is not None else None  # before gt is read
     crops = load_gt_crops(video, args.gt, proto)
     if not len(crops.images):
         raise InputError(f"{args.gt}: no usable gt boxes in the frames evaluated")
     frames_label = args.frames or "all"
     blocks.append({"frames": frames_label, "rows": evaluate_block(crops, args.weights, args.threads, not args.no_probe,
-                                                                  not args.no_random)})
+                                                                  not args.no_random, adapted)})
     if args.holdout_frames:
         lo, hi = _range(args.holdout_frames)
         sub = crops.select((crops.frames >= lo) & (crops.frames <= hi))
@@ -133,6 +149,48 @@ def run(args) -> int:
     if args.record:
         _record(args, blocks, video)
     return 0
+
+
+def _adapted(args, video: Path):
+    """Track ``video`` (the embedded detector or ``--detections``) with ``--weights`` and adapt
+    the embedder on its tracks (``tracker.training.adapt``) -> the adapted Embedder (the
+    unadapted one when adaptation was skipped, with a note). No gt is read here."""
+    import sys
+
+    from tqdm import tqdm
+
+    from tracker.pipeline import EMBEDDER_THREADS
+    from tracker.training.adapt import AdaptConfig, adapt_to_video
+
+    try:
+        seconds = None if args.adapt == "auto" else float(args.adapt)
+        steps = {} if args.adapt_steps is None else {"max_steps": args.adapt_steps}
+        config = AdaptConfig(seconds=seconds, seed=args.adapt_seed, **steps)
+    except ValueError as exc:
+        raise InputError(f"--adapt {args.adapt}: expected seconds >= 0, steps >= 1, seed >= 0 ({exc})") from None
+    detector = None
+    if args.detections is not None:
+        from tracker.detectors import DetectionFileDetector
+
+        if not Path(args.detections).is_file():
+            raise InputError(f"{args.detections}: detection file not found", "detections")
+        detector = DetectionFileDetector(Path(args.detections))
+    base = Embedder.from_spec(args.weights, threads=EMBEDDER_THREADS)
+    frames = tqdm(desc="pass 1", unit="frame", file=sys.stderr)
+    steps_bar = tqdm(total=config.max_steps, desc="adapt", unit="step", file=sys.stderr)
+    try:
+        out = adapt_to_video(video, detector, embedder=base, adapt=config, on_frame=lambda r: frames.update(1),
+                             on_step=lambda step, loss, elapsed: (steps_bar.update(1),
+                                                                  steps_bar.set_postfix(loss=f"{loss:.3f}")))
+    finally:
+        frames.close()
+        steps_bar.close()
+    print(f"adaptation: {out.result.steps} steps, {out.result.seconds:.1f} s (bound {out.result.bound_seconds:.1f} s, "
+          f"pass 1 {out.pass1_seconds:.1f} s), {out.result.tracklets} tracklets, {out.result.crops} crops"
+          + (f"; skipped: {out.result.skipped}" if out.result.skipped else ""), file=sys.stderr)
+    if args.save_embedder and out.result.model is not None:
+        save_weights(Path(args.save_embedder), out.result.model, out.embedder.metadata)
+    return out.embedder
 
 
 def _record_specs(args) -> list:

@@ -2,8 +2,11 @@
 of the appearance embedder on unlabeled video (no labels or gt files are read).
 
 Crops come from each video's detection file (``--detections``, one per video in order; by
-default ``<stem>.det.txt`` beside the video or ``../mot/<stem>/det/det.txt``). Positives are two
-augmentations of a crop or of two crops of the same unambiguous motion-only tracklet;
+default ``<stem>.det.txt`` beside the video or ``../mot/<stem>/det/det.txt``); a video without
+one is detected by the embedded detector on sampled frames (cached), its tracklets come from
+the tracker and never cross a shot cut. ``--unlabeled DIR`` adds every clip listed in
+``DIR/SOURCES.tsv`` (the shared unlabeled collection; their licence classes go into the
+metadata). Positives are two augmentations of a crop or of two crops of the same tracklet;
 negatives come from a queue of momentum-encoder embeddings (see docs/embedder.md).
 
 A checkpoint ``<output>.ckpt`` is written every ``--checkpoint-every`` steps; ``--resume``
@@ -29,6 +32,7 @@ from tracker.io.output_paths import OutputGuard
 from tracker.training.contrastive import ContrastiveTrainer, TrainConfig, now_iso
 from tracker.training.data import CropConfig, VideoSpec, build_training_set, find_detection_file
 from tracker.training.linking import LinkConfig
+from tracker.training.unlabeled import read_sources
 
 DESCRIPTION = __doc__
 DEFAULT_CACHE = Path.home() / ".cache" / "identitrack" / "embedder-crops"
@@ -36,7 +40,9 @@ DEFAULT_CACHE = Path.home() / ".cache" / "identitrack" / "embedder-crops"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     d = TrainConfig()
-    parser.add_argument("videos", nargs="+", metavar="VIDEO_OR_FRAMES", help="video files or folders of frames")
+    parser.add_argument("videos", nargs="*", metavar="VIDEO_OR_FRAMES", help="video files or folders of frames")
+    parser.add_argument("--unlabeled", default=None, metavar="DIR",
+                        help="also train on every clip listed in DIR/SOURCES.tsv (embedded detector, cached)")
     parser.add_argument("--output", "-o", required=True,
                         help="weights file to write (.pt); metadata goes to .json beside it")
     parser.add_argument("--detections", nargs="+", default=None, metavar="DET",
@@ -109,21 +115,33 @@ def weights_outputs(output: Path) -> list:
             ckpt.with_name(ckpt.name + ".tmp")]
 
 
+def licence_summary(sources) -> dict:
+    """Training sources per licence class (sources without one: the development videos,
+    ``development video (see docs/embedder.md)``)."""
+    out: dict = {}
+    for src in sources:
+        out.setdefault(src.get("licence_class", "development video (see docs/embedder.md)"), []).append(src["video"])
+    return {k: {"files": len(v)} for k, v in sorted(out.items())}
+
+
 def run(args) -> int:
     torch.set_num_threads(max(1, int(args.threads)))
     videos = [Path(v) for v in args.videos]
     for v in videos:
         if not v.exists():
             raise InputError(f"{v}: not found")
+    clips = read_sources(args.unlabeled) if args.unlabeled else []
+    if not videos and not clips:
+        raise InputError("nothing to train on: give videos or --unlabeled DIR")
     if args.detections is not None and len(args.detections) != len(videos):
         raise InputError(f"--detections names {len(args.detections)} files for {len(videos)} videos (one per video, "
                          "same order)")
     dets = []
     for i, v in enumerate(videos):
         d = Path(args.detections[i]) if args.detections is not None else find_detection_file(v)
-        if d is None:
-            raise InputError(f"{v}: no detection file found (looked for {v.stem}.det.txt beside it and "
-                             f"../mot/{v.stem}/det/det.txt); pass --detections")
+        if d is None:  # the embedded detector on sampled frames
+            dets.append(None)
+            continue
         if "gt" in d.parts or d.name.startswith("gt"):
             raise InputError(f"{d}: looks like ground truth; training never reads gt (use detections)")
         dets.append(d)
@@ -131,7 +149,7 @@ def run(args) -> int:
     output = Path(args.output)
     if output.suffix != ".pt":
         raise InputError(f"--output {output}: expected a .pt file name")
-    guard = OutputGuard(videos + dets)
+    guard = OutputGuard(videos + [d for d in dets if d is not None] + [c.path for c in clips])
     guard.check_all(weights_outputs(output), "--output")
     try:
         config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, temperature=args.temperature,
@@ -146,6 +164,7 @@ def run(args) -> int:
     say = (lambda m: None) if args.no_progress else (lambda m: print(m, file=sys.stderr))
     t0 = time.time()
     specs = [VideoSpec(v, d, e) for v, d, e in zip(videos, dets, excludes)]
+    specs += [VideoSpec(c.path, None, group=c.group, licence_class=c.licence_class, upstream=c.source) for c in clips]
     data = build_training_set(specs, crop, link, None if args.no_cache else Path(args.cache_dir), progress=say)
     trainer = ContrastiveTrainer(data, config, encoder_config, AugmentConfig())
     ckpt = output.with_name(output.name + ".ckpt")
@@ -195,7 +214,8 @@ def run(args) -> int:
         "command": "track train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 and
                    sys.argv[1] == "train" else None,
         "training_data": data.summary(),
-        "labels_used": "none (self-supervised: augmentations, motion-only tracklets of public detections)",
+        "labels_used": "none (self-supervised: augmentations, tracklets of public or embedded-detector boxes)",
+        "training_licences": licence_summary(data.sources),
         "settings": {**trainer.settings(), "crop": {"store_size": list(crop.store_size), "min_score": crop.min_score,
                                                     "min_w": crop.min_w, "min_h": crop.min_h},
                      "link": {"min_iou": link.min_iou, "margin": link.margin}, "threads": int(args.threads)},

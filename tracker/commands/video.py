@@ -146,6 +146,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        help=f"seconds before the first reconnection attempt, doubling after each "
                             f"(default {DEFAULT_RETRY_BACKOFF_S:g})")
     add_tracker_options(parser)
+    adapt = parser.add_argument_group("adaptation to this video (appearance)")
+    adapt.add_argument("--adapt", nargs="?", const="auto", default=None, metavar="SECONDS",
+                       help="track, fine-tune the appearance embedder on this video's own confident tracks for at "
+                            "most SECONDS (default: 30%% of the first pass), then track again into "
+                            f"<stem>{'.adapted'}.* (the first pass keeps <stem>.*); no labels are read")
+    adapt.add_argument("--adapt-steps", type=int, default=None, metavar="N",
+                       help="at most N fine-tuning steps (default 400); reproducible when the time bound is not hit")
+    adapt.add_argument("--adapt-seed", type=int, default=0, metavar="S", help="seed of the fine-tuning (default 0)")
+    adapt.add_argument("--save-embedder", metavar="PATH.pt", help="with --adapt: save the adapted embedder weights")
+    adapt.add_argument("--embedder-weights", metavar="PATH.pt",
+                       help="embedder weights to use (e.g. saved by --save-embedder for this camera)")
 
 
 def _text(value):
@@ -217,18 +228,117 @@ def preload(args) -> None:
 
 def run(args) -> int:
     _quiet_opencv()
-    from tracker.io.writers import OutputError
-    from tracker.pipeline import Interrupted, StopSignals
-    from tracker.run import build_detector, build_file_run, build_source
+    from tracker.run import build_detector, build_source
 
     spec = spec_from_args(args)
+    embedder = _embedder(args)
+    collector = None
+    if args.save_embedder and args.adapt is None:
+        raise InputError("--save-embedder saves the weights adapted by --adapt: give --adapt too")
+    if args.save_embedder and Path(args.save_embedder).suffix != ".pt":
+        raise InputError(f"--save-embedder {args.save_embedder}: expected a .pt file name")
+    if args.adapt is not None:
+        from tracker.training.adapt import TrackletCollector
+
+        if args.appearance == "off":
+            raise InputError("--adapt fine-tunes the appearance embedder: it needs --appearance auto or on")
+        adapt_config = _adapt_config(args)
+        collector = TrackletCollector(adapt_config.max_crops, adapt_config.min_score)
     detector = build_detector(spec.detector)
     source = build_source(spec.source)
+    code, summary = _track_pass(args, spec, source, detector, embedder, collector)
+    if collector is None or summary is None or summary["status"] != RunStatus.COMPLETED:
+        return code
+    try:
+        adapted = _adapt(args, adapt_config, embedder, collector, summary)
+    except KeyboardInterrupt:
+        print(f"track: adaptation interrupted; the pass-1 results are kept in {summary['output_dir']}/",
+              file=sys.stderr)
+        return exit_codes.INTERRUPTED_SIGINT
+    if adapted is None:
+        return code
+    source = build_source(spec.source)
+    code, _ = _track_pass(args, spec, source, build_detector(spec.detector), adapted, None,
+                          name=f"{summary['source']['name']}{ADAPTED_SUFFIX}")
+    return code
+
+
+#: file stem suffix of the second pass of ``--adapt`` (the first pass keeps the plain stem)
+ADAPTED_SUFFIX = ".adapted"
+
+
+def _embedder(args):
+    """``--embedder-weights`` (an Embedder) or the ``--appearance`` mode; with ``--adapt`` the
+    shipped embedder is required (an Embedder object)."""
+    weights = getattr(args, "embedder_weights", None)
+    if weights is None and getattr(args, "adapt", None) is None:
+        return args.appearance
+    from tracker.embedding import Embedder
+    from tracker.pipeline import EMBEDDER_THREADS
+
+    if args.appearance == "off" and weights is not None:
+        raise InputError("--embedder-weights needs --appearance auto or on")
+    return Embedder.from_spec(weights, threads=EMBEDDER_THREADS)
+
+
+def _adapt_config(args):
+    """``--adapt [SECONDS]``, ``--adapt-steps``, ``--adapt-seed`` -> ``AdaptConfig``."""
+    from tracker.training.adapt import AdaptConfig
+
+    try:
+        seconds = None if args.adapt == "auto" else float(args.adapt)
+        steps = {} if args.adapt_steps is None else {"max_steps": args.adapt_steps}
+        return AdaptConfig(seconds=seconds, seed=args.adapt_seed, **steps)
+    except ValueError as exc:
+        raise InputError(f"--adapt {args.adapt}: expected seconds >= 0, steps >= 1, seed >= 0 ({exc})") from None
+
+
+def _adapt(args, config, embedder, collector, summary):
+    """Fine-tune ``embedder`` on pass 1's tracklets -> the adapted Embedder, or None (skipped)."""
+    from tqdm import tqdm
+
+    from tracker.embedding import Embedder
+    from tracker.embedding.inference import save_weights
+    from tracker.pipeline import EMBEDDER_THREADS
+    from tracker.training.adapt import adapt_embedder
+
+    bound = config.bound(summary["seconds"])
+    data = collector.training_set()
+    bar = tqdm(total=config.max_steps, disable=args.quiet, file=sys.stderr, unit="step", desc="adapt",
+               dynamic_ncols=True)
+    try:
+        result = adapt_embedder(embedder.trainable_model(), data, config, bound,
+                                on_step=lambda step, loss, elapsed: (bar.update(1),
+                                                                     bar.set_postfix(loss=f"{loss:.3f}",
+                                                                                     s=f"{elapsed:.0f}/{bound:.0f}")))
+    finally:
+        bar.close()
+    if result.model is None:
+        print(f"track: adaptation skipped ({result.skipped}); the pass-1 results stand", file=sys.stderr)
+        return None
+    meta = {**embedder.metadata, "adapted": {"video": summary["source"].get("location"), **result.summary(),
+                                             "labels_used": "none (the video's own pass-1 tracks)"}}
+    if args.save_embedder:
+        save_weights(Path(args.save_embedder), result.model, meta)
+    if not args.quiet:
+        print(f"adapted the embedder: {result.steps} steps in {result.seconds:.1f} s (bound {bound:.1f} s) on "
+              f"{result.tracklets} tracklets, {result.crops} crops" +
+              (f"; saved to {args.save_embedder}" if args.save_embedder else ""), file=sys.stderr)
+    return Embedder(result.model, meta, threads=EMBEDDER_THREADS)
+
+
+def _track_pass(args, spec, source, detector, embedder, collector, name=None) -> tuple:
+    """One tracking run to files -> (exit code, summary or None); ``collector.add`` sees every
+    result (pass 1 of ``--adapt``)."""
+    from tracker.io.writers import OutputError
+    from tracker.pipeline import Interrupted, StopSignals
+    from tracker.run import build_file_run
+
     try:
         if args.show:
             _check_show()
-        job = build_file_run(spec, source, detector, embedder=args.appearance, keep_annotated=args.show,
-                             wait=args.wait)
+        job = build_file_run(spec, source, detector, embedder=embedder, keep_annotated=args.show,
+                             wait=args.wait, name=name)
     except BaseException:
         source.close()
         raise
@@ -246,6 +356,8 @@ def run(args) -> int:
             try:
                 for result in job:
                     progress.update(1)
+                    if collector is not None:
+                        collector.add(result)
                     if args.show and result.annotated is not None:
                         import cv2
 
@@ -272,7 +384,7 @@ def run(args) -> int:
     if summary is None:
         if output_error is not None:
             raise output_error
-        return exit_codes.INTERNAL_ERROR
+        return exit_codes.INTERNAL_ERROR, None
     late = [n for n in summary.get("notes", []) if n not in shown_notes]
     status = summary["status"]
     if status == RunStatus.OUTPUT_ERROR:
@@ -280,7 +392,7 @@ def run(args) -> int:
         which = "their results are" if kept == done else f"the results of {kept} of them are"
         print(f"track: error: {output_error or summary.get('error')}\ntrack: {done} frames were processed; "
               f"{which} kept in the .partial files in {summary['output_dir']}/", file=sys.stderr)
-        return exit_codes.BAD_INPUT
+        return exit_codes.BAD_INPUT, summary
     if not args.quiet:
         for note in late:
             print(f"note: {note}", file=sys.stderr)
@@ -292,8 +404,8 @@ def run(args) -> int:
     if summary["frames_processed"] == 0 and RunStatus(status).completed:
         print(f"track: warning: 0 frames processed (the source has no frame in the range asked for: "
               f"--start {args.start or 0}, --end {args.end or 'the end'})", file=sys.stderr)
-        return exit_codes.INCOMPLETE
-    return int(summary["exit_code"])
+        return exit_codes.INCOMPLETE, summary
+    return int(summary["exit_code"]), summary
 
 
 def _progress(job, quiet: bool):

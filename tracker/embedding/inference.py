@@ -9,6 +9,7 @@ The shipped files live in ``tracker/models/embedder/`` (package data) and never 
 """
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -96,7 +97,9 @@ class Embedder:
         self.threads = None if threads is None else int(threads)
         self.batch_size = int(batch_size)
         self.fuse_weight = float(fuse_weight)
-        model = fold_batchnorm(model.eval())
+        # the unfolded weights, for fine-tuning (``trainable_model``); folding changes the model
+        self._state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        model = fold_batchnorm(copy.deepcopy(model).eval())  # the caller's model is left as it is
         self._model = model.to(memory_format=torch.channels_last)
 
     # ------------------------------------------------------------------ constructors
@@ -126,6 +129,13 @@ class Embedder:
             torch.manual_seed(seed)
             model = PatchEncoder(config).eval()
         return cls(model, {"weights": f"random init, seed {seed}"}, **kwargs)
+
+    def trainable_model(self) -> PatchEncoder:
+        """A fresh copy of the network before BatchNorm folding (eval mode), e.g. to fine-tune
+        it; this embedder is not changed."""
+        model = PatchEncoder(self.config)
+        model.load_state_dict(self._state)
+        return model.eval()
 
     # ------------------------------------------------------------------ properties
     @property

@@ -105,11 +105,12 @@ def input_files(spec: RunSpec) -> List[Path]:
 
 
 def build_file_run(spec: RunSpec, source, detector, *, embedder: Any, output_dir=None, extra_inputs: Sequence = (),
-                   options: Optional[dict] = None, wait: bool = False, keep_annotated: bool = False):
+                   options: Optional[dict] = None, wait: bool = False, keep_annotated: bool = False,
+                   name: Optional[str] = None):
     """The ``FileRun`` of ``track SOURCE`` (and of each ``track batch`` source) for ``spec``:
     its video settings, tracker settings and inputs; ``output_dir`` defaults to the spec's;
     ``options`` are recorded in the summary beside the spec's source range, appearance and
-    overrides."""
+    overrides; ``name`` replaces the source's name as the file stem."""
     from tracker.pipeline import FileRun
 
     out = spec.output
@@ -120,7 +121,8 @@ def build_file_run(spec: RunSpec, source, detector, *, embedder: Any, output_dir
     return FileRun(source, detector, output_dir=out.output_dir if output_dir is None else output_dir,
                    video=out.video, codec=out.codec, trail_frames=out.trail, config=video_tracker_config(spec),
                    embedder=embedder, keep_annotated=keep_annotated,
-                   extra_inputs=[*input_files(spec), *extra_inputs], options=recorded, wait=wait, offline=offline)
+                   extra_inputs=[*input_files(spec), *extra_inputs], options=recorded, wait=wait, offline=offline,
+                   name=name)
 
 
 def offline_config(spec: RunSpec, source=None) -> Optional[OfflineConfig]:

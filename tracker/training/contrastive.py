@@ -63,7 +63,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         checks = (
             ("steps", 1, 10_000_000), ("batch_size", 2, 65536), ("warmup_steps", 0, 10_000_000),
-            ("queue_size", 1, 10_000_000), ("hard_negatives", 0, 10_000_000), ("proj_hidden", 1, 65536),
+            ("queue_size", 1, 10_000_000), ("hard_negatives", 0, 10_000_000), ("proj_hidden", 0, 65536),
             ("bn_group", 2, 65536), ("checkpoint_every", 1, 10_000_000),
         )
         for name, lo, hi in checks:
@@ -81,11 +81,13 @@ class TrainConfig:
 
 
 class ProjectionHead(nn.Module):
-    """Training-only MLP: (B, D) -> (B, D) (not shipped; the embedding is its input)."""
+    """Training-only MLP: (B, D) -> (B, D) (not shipped; the embedding is its input).
+    ``hidden`` 0: no head (the loss acts on the embedding itself, as when fine-tuning)."""
 
     def __init__(self, dim: int, hidden: int):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, dim))
+        self.net = (nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, dim)) if hidden
+                    else nn.Identity())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -107,7 +109,12 @@ class ContrastiveTrainer:
     batch; ``state_dict``/``load_state_dict`` make checkpoints that resume exactly."""
 
     def __init__(self, data: TrainingSet, config: TrainConfig = TrainConfig(),
-                 encoder_config: EncoderConfig = EncoderConfig(), augment: AugmentConfig = AugmentConfig()):
+                 encoder_config: EncoderConfig = EncoderConfig(), augment: AugmentConfig = AugmentConfig(),
+                 init_encoder: Optional[PatchEncoder] = None):
+        """init_encoder: start from these weights (fine-tuning; its architecture replaces
+        ``encoder_config``) instead of a seeded random init."""
+        if init_encoder is not None:
+            encoder_config = init_encoder.config
         if len(data) < config.batch_size:
             raise ValueError(f"need at least batch_size={config.batch_size} training crops, got {len(data)}")
         if tuple(augment.out_size) != tuple(encoder_config.input_size):
@@ -118,7 +125,9 @@ class ContrastiveTrainer:
         self.augment_config = augment
         self.augmenter = Augmenter(augment)
         torch.manual_seed(config.seed)
-        self.encoder = PatchEncoder(encoder_config)
+        self.encoder = PatchEncoder(encoder_config) if init_encoder is None else copy.deepcopy(init_encoder).train()
+        for p in self.encoder.parameters():
+            p.requires_grad_(True)
         self.proj = ProjectionHead(encoder_config.dim, config.proj_hidden)
         self.encoder_m = copy.deepcopy(self.encoder)
         self.proj_m = copy.deepcopy(self.proj)
@@ -141,6 +150,7 @@ class ContrastiveTrainer:
         self._patches = torch.from_numpy(data.patches)  # (M, h, w, 3) uint8, shared memory
         self._trk = torch.from_numpy(data.tracklet)
         self._t_video = torch.from_numpy(data.tracklet_video)
+        self._t_group = torch.from_numpy(data.tracklet_group)
         self._t_start = torch.from_numpy(data.tracklet_start)
         self._t_end = torch.from_numpy(data.tracklet_end)
 
@@ -182,11 +192,12 @@ class ContrastiveTrainer:
 
     def _safe(self, q_trk: torch.Tensor, n_trk: torch.Tensor) -> torch.Tensor:
         """(B,), (N,) tracklet ids -> (B, N) bool: the two are certainly different people
-        (different videos, or tracklets that co-exist in some frame)."""
+        (different footage groups, or tracklets of one video that co-exist in some frame)."""
         qv, nv = self._t_video[q_trk].view(-1, 1), self._t_video[n_trk].view(1, -1)
+        qg, ng = self._t_group[q_trk].view(-1, 1), self._t_group[n_trk].view(1, -1)
         overlap = (self._t_start[q_trk].view(-1, 1) <= self._t_end[n_trk].view(1, -1)) & \
                   (self._t_start[n_trk].view(1, -1) <= self._t_end[q_trk].view(-1, 1))
-        return (qv != nv) | (overlap & (q_trk.view(-1, 1) != n_trk.view(1, -1)))
+        return (qg != ng) | ((qv == nv) & overlap & (q_trk.view(-1, 1) != n_trk.view(1, -1)))
 
     # ------------------------------------------------------------------ training
     def step(self) -> float:

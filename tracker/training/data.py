@@ -8,6 +8,7 @@ linking, so a tracklet never crosses an excluded frame.
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +20,16 @@ from tracker.embedding.crops import crop_patches
 from tracker.embedding.video import iter_frames
 from tracker.errors import InputError
 from tracker.io.mot import load_detections
+from tracker.training.clips import ClipSampling, clip_cache_path, clip_settings, detect_clip
+from tracker.training.cuts import CutConfig
 from tracker.training.linking import LinkConfig, build_tracklets
+from tracker.training.tracklets import TrackletConfig, confident_tracklets, tracker_tracklets
 
 CACHE_VERSION = 1
+#: where the embedded detector's crops of videos without a detection file are cached
+CLIP_CACHE = Path.home() / ".cache" / "identitrack" / "embedder-clips"
+#: onnxruntime threads of the embedded detector when it cuts training crops (a background job)
+DETECTOR_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -46,13 +54,18 @@ class CropConfig:
 
 @dataclass(frozen=True)
 class VideoSpec:
-    """One training source: a video file or frame folder, its detection file, and inclusive
-    1-based frame ranges to leave out."""
+    """One training source: a video file or frame folder, its detection file (None: the
+    embedded detector on sampled frames, ``tracker.training.clips``), inclusive 1-based frame
+    ranges to leave out, its footage group (None: its own; sources of one group may show the
+    same people, so they are never certain negatives of each other), and what the metadata
+    records about its origin (licence class, upstream source)."""
 
     video: Path
-    detections: Path
+    detections: Optional[Path] = None
     exclude: Tuple[Tuple[int, int], ...] = ()
-
+    group: Optional[str] = None
+    licence_class: Optional[str] = None
+    upstream: Optional[str] = None
 
 @dataclass
 class TrainingSet:
@@ -60,7 +73,8 @@ class TrainingSet:
 
     patches (M, h, w, 3) uint8 BGR; video (M,) index into ``sources``; frames (M,) 1-based;
     tracklet (M,) global tracklet id; tracklet_video / tracklet_start / tracklet_end (T,):
-    each tracklet's video and first / last frame.
+    each tracklet's video and first / last frame; tracklet_group (T,): its footage group
+    (tracklets of different groups are certainly different people).
     """
 
     patches: np.ndarray
@@ -71,6 +85,11 @@ class TrainingSet:
     tracklet_start: np.ndarray
     tracklet_end: np.ndarray
     sources: List[dict] = field(default_factory=list)
+    tracklet_group: Optional[np.ndarray] = None
+
+    def __post_init__(self) -> None:
+        if self.tracklet_group is None:
+            self.tracklet_group = self.tracklet_video.copy()
 
     def __len__(self) -> int:
         return len(self.patches)
@@ -139,30 +158,80 @@ def extract_crops(video: Path, dets: Path, crop: CropConfig, cache_dir: Optional
     }
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(cache.stem + ".tmp.npz")
+        tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npz")  # concurrent runs never share one
         np.savez(tmp, **out)
         tmp.replace(cache)
     return out
 
 
+def detect_unlabeled_clip(video: Path, detector, crop: CropConfig = CropConfig(),
+                          cache_dir: Optional[Path] = CLIP_CACHE, sampling: ClipSampling = ClipSampling(),
+                          cuts: CutConfig = CutConfig()) -> dict:
+    """Crops of a video without a detection file: the embedded detector on sampled frames,
+    shot cuts on all frames (``tracker.training.clips.detect_clip``), cached."""
+    return detect_clip(video, detector, crop.store_size, crop.min_score, crop.min_w, crop.min_h, sampling, cuts,
+                       cache_dir)
+
+
+def _clip_settings(crop: CropConfig) -> dict:
+    """The cache settings ``detect_unlabeled_clip`` uses with the default sampling and cuts."""
+    return clip_settings(crop.store_size, crop.min_score, crop.min_w, crop.min_h, ClipSampling(), CutConfig())
+
+
+def _source_tracklets(spec: VideoSpec, crop: CropConfig, link: LinkConfig, cache_dir: Optional[Path],
+                      detector_factory, tracklets: TrackletConfig) -> tuple:
+    """One source -> (frames (R,), patches (R, h, w, 3), tracklet ids (R,) 0..T-1, cuts list)."""
+    if spec.detections is not None:
+        data = extract_crops(spec.video, spec.detections, crop, cache_dir)
+        keep = _kept(data["frames"], spec.exclude)
+        fr, xyxy, pt = data["frames"][keep], data["xyxy"][keep], data["patches"][keep]
+        return fr, pt, build_tracklets(fr, xyxy, link), []
+    clip_cache = None if cache_dir is None else Path(cache_dir).parent / CLIP_CACHE.name
+    cached = clip_cache is not None and clip_cache_path(spec.video, _clip_settings(crop), clip_cache).is_file()
+    detector = None if cached else detector_factory()
+    data = detect_unlabeled_clip(spec.video, detector, crop, clip_cache)
+    keep = _kept(data["frames"], spec.exclude)
+    sampled = data["sampled"][_kept(data["sampled"], spec.exclude)]
+    fr, xyxy, pt, sc = data["frames"][keep], data["xyxy"][keep], data["patches"][keep], data["scores"][keep]
+    cuts = [int(c) for c in data["cuts"]]
+    raw = tracker_tracklets(fr, xyxy, sc, sampled, int(data["stride"]), float(data["fps"]), cuts)
+    return fr, pt, confident_tracklets(fr, xyxy, raw, sampled, cuts, tracklets), cuts
+
+
+def _kept(frames: np.ndarray, exclude) -> np.ndarray:
+    keep = np.ones(len(frames), bool)
+    for lo, hi in exclude:
+        keep &= ~((frames >= lo) & (frames <= hi))
+    return keep
+
+
+def _default_detector():
+    from tracker.detectors import default_detector
+
+    return default_detector(threads=DETECTOR_THREADS)
+
+
 def build_training_set(specs: Sequence[VideoSpec], crop: CropConfig = CropConfig(), link: LinkConfig = LinkConfig(),
-                       cache_dir: Optional[Path] = None, progress=None) -> TrainingSet:
-    """Crops + tracklets of every source (see the module docstring)."""
+                       cache_dir: Optional[Path] = None, progress=None, detector_factory=_default_detector,
+                       tracklets: TrackletConfig = TrackletConfig()) -> TrainingSet:
+    """Crops + tracklets of every source (see the module docstring). A source without a
+    detection file is detected with ``detector_factory()`` (the embedded detector) unless its
+    crops are cached; its tracklets come from the tracker (``tracker.training.tracklets``)."""
     patches, video, frames, tracklet = [], [], [], []
-    t_video, t_start, t_end = [], [], []
+    t_video, t_start, t_end, t_group = [], [], [], []
+    groups: dict = {}
     sources = []
     offset = 0
     for vi, spec in enumerate(specs):
-        data = extract_crops(spec.video, spec.detections, crop, cache_dir)
-        keep = np.ones(len(data["frames"]), bool)
-        for lo, hi in spec.exclude:
-            keep &= ~((data["frames"] >= lo) & (data["frames"] <= hi))
-        fr, xyxy, pt = data["frames"][keep], data["xyxy"][keep], data["patches"][keep]
-        trk = build_tracklets(fr, xyxy, link)
+        fr, pt, trk, cuts = _source_tracklets(spec, crop, link, cache_dir, detector_factory, tracklets)
         n_trk = int(trk.max()) + 1 if len(trk) else 0
+        group = groups.setdefault(spec.group if spec.group is not None else f"#{vi}", len(groups))
+        order = np.argsort(trk, kind="stable")
+        bounds = np.searchsorted(trk[order], np.arange(n_trk + 1))
         for t in range(n_trk):
-            member = fr[trk == t]
+            member = fr[order[bounds[t]:bounds[t + 1]]]
             t_video.append(vi)
+            t_group.append(group)
             t_start.append(int(member.min()))
             t_end.append(int(member.max()))
         patches.append(pt)
@@ -170,13 +239,19 @@ def build_training_set(specs: Sequence[VideoSpec], crop: CropConfig = CropConfig
         frames.append(fr)
         tracklet.append(trk + offset)
         offset += n_trk
-        sources.append({"video": str(spec.video), "detections": str(spec.detections),
-                        "exclude_frames": [list(r) for r in spec.exclude], "crops": int(len(fr)),
-                        "tracklets": n_trk})
+        record = {"video": str(spec.video), "detections": str(spec.detections) if spec.detections else
+                  "embedded detector (sampled frames)", "exclude_frames": [list(r) for r in spec.exclude],
+                  "crops": int(len(fr)), "tracklets": n_trk}
+        if cuts:
+            record["shot_cuts"] = cuts
+        for key in ("group", "licence_class", "upstream"):
+            if getattr(spec, key) is not None:
+                record[key] = getattr(spec, key)
+        sources.append(record)
         if progress is not None:
             progress(f"{spec.video}: {len(fr)} crops, {n_trk} tracklets")
     if not patches or sum(len(p) for p in patches) == 0:
         raise InputError("no training crops: the detection files gave no usable boxes")
     return TrainingSet(np.concatenate(patches), np.concatenate(video), np.concatenate(frames),
                        np.concatenate(tracklet), np.array(t_video, np.int64), np.array(t_start, np.int64),
-                       np.array(t_end, np.int64), sources)
+                       np.array(t_end, np.int64), sources, np.array(t_group, np.int64))
