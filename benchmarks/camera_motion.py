@@ -32,19 +32,12 @@ BUDGET_MS = 10.0
 
 
 def read_frames(path: Path, count: int) -> list:
-    import cv2
+    """The first ``count`` decoded frames of a video."""
+    from itertools import islice
 
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    try:
-        while len(frames) < count:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            frames.append(frame)
-    finally:
-        cap.release()
-    return frames
+    from tracker.embedding.video import iter_frames
+
+    return [image for _, image in islice(iter_frames(path), count)]
 
 
 def gt_boxes(seq: str) -> dict:

@@ -1,27 +1,20 @@
 """Real frames for the camera-motion tests: the first frames of the PETS09-S2L1 video and its gt."""
 from __future__ import annotations
 
-import cv2
+from itertools import islice
+
 import numpy as np
 import pytest
 
+from tracker.embedding.video import iter_frames
 from tracker.io.mot import read_mot_file
 
 PETS = "PETS09-S2L1"
 
 
 def read_frames(path, count: int) -> list:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    try:
-        while len(frames) < count:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            frames.append(frame)
-    finally:
-        cap.release()
-    return frames
+    """The first ``count`` decoded frames of a real video."""
+    return [image for _, image in islice(iter_frames(path), count)]
 
 
 @pytest.fixture(scope="session")

@@ -33,8 +33,8 @@ def test_cut_detector_on_synthetic_shots():
     assert detect_cuts(frames[:5]) == []
     assert shot_index(np.array([1, 5, 6, 9]), [6]).tolist() == [0, 0, 1, 1]
     assert shots(10, [6]) == [(1, 5), (6, 10)]
-    with pytest.raises(ValueError):
-        CutConfig(min_jump=0)
+    with pytest.raises(ValueError, match="score_threshold"):
+        CutConfig(score_threshold=-1)
 
 
 def test_sampling_stride_and_windows():

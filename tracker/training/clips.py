@@ -153,8 +153,14 @@ def detect_clip(video, detector: Callable, store_size: tuple, min_score: float, 
         "fps": np.array(fps, np.float64),
     }
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npz")  # concurrent runs never share one
-        np.savez(tmp, **out)
-        tmp.replace(cache)
+        save_npz_atomic(cache, out)
     return out
+
+
+def save_npz_atomic(path: Path, arrays: dict) -> None:
+    """``np.savez`` to a temporary name beside ``path``, then renamed: a reader never sees half
+    a cache file, and concurrent runs never share a temporary file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)

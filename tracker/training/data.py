@@ -8,7 +8,6 @@ linking, so a tracklet never crosses an excluded frame.
 from __future__ import annotations
 
 import hashlib
-import os
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from tracker.embedding.crops import crop_patches
 from tracker.embedding.video import iter_frames
 from tracker.errors import InputError
 from tracker.io.mot import load_detections
-from tracker.training.clips import ClipSampling, clip_cache_path, clip_settings, detect_clip
+from tracker.training.clips import ClipSampling, clip_cache_path, clip_settings, detect_clip, save_npz_atomic
 from tracker.training.cuts import CutConfig
 from tracker.training.linking import LinkConfig, build_tracklets
 from tracker.training.tracklets import TrackletConfig, confident_tracklets, tracker_tracklets
@@ -157,11 +156,9 @@ def extract_crops(video: Path, dets: Path, crop: CropConfig, cache_dir: Optional
         "xyxy": np.concatenate(boxes) if boxes else np.zeros((0, 4), np.float32),
     }
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npz")  # concurrent runs never share one
-        np.savez(tmp, **out)
-        tmp.replace(cache)
+        save_npz_atomic(cache, out)
     return out
+
 
 
 def detect_unlabeled_clip(video: Path, detector, crop: CropConfig = CropConfig(),
