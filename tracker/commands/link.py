@@ -69,7 +69,7 @@ def _track_video(args, video: Path, detections, out: Path) -> None:
         argv.append("--quiet")
     code = video_command.run(parser.parse_args(argv))
     if code not in (exit_codes.OK,):
-        raise InputError(f"sources {video}: tracking it ended with exit code {code}", "sources")
+        raise InputError(f"SOURCE {video}: tracking it ended with exit code {code}", "sources")
 
 
 def _sources(args):
@@ -85,12 +85,12 @@ def _sources(args):
         det = None if args.detections is None or args.detections[i] == "-" else Path(args.detections[i])
         if path.is_dir():
             if not any(path.glob(f"*{JSONL_SUFFIX}")):
-                raise InputError(f"sources {path}: a folder without <stem>.jsonl results (the output folder of "
+                raise InputError(f"SOURCE {path}: a folder without <stem>.jsonl results (the output folder of "
                                  "track)", "sources")
             out += load_results(path)
         elif path.is_file():
             if any(Path(t).is_file() and Path(t).stem == path.stem for t in args.sources[:i]):
-                raise InputError(f"sources {path}: a second video with the stem {path.stem!r} (its files in DIR "
+                raise InputError(f"SOURCE {path}: a second video with the stem {path.stem!r} (its files in DIR "
                                  "would replace the first's)", "sources")
             if det is not None and not det.is_file():
                 raise InputError(f"--detections {det}: no such file", "detections")
@@ -98,7 +98,7 @@ def _sources(args):
             _track_video(args, path, det, args.output_dir)
             out += [s for s in load_results(args.output_dir) if s.name == path.stem]
         else:
-            raise InputError(f"sources {path}: no such video or results folder", "sources")
+            raise InputError(f"SOURCE {path}: no such video or results folder", "sources")
     return out
 
 
@@ -123,7 +123,7 @@ def run(args) -> int:
     check_names(sources)
     missing = [s.name for s in sources if s.source_video is None]
     if missing:
-        raise InputError(f"sources {', '.join(missing)}: the source video is not there any more (needed for the "
+        raise InputError(f"SOURCE {', '.join(missing)}: the source video is not there any more (needed for the "
                          "appearance embeddings)", "sources")
     embeddings = embed_sources(sources, progress=lambda name: _say(args, f"embedding the tracks of {name}"))
     identities = link_embeddings(sources, embeddings, args.threshold)
