@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -67,7 +68,8 @@ def _track_video(args, video: Path, detections, out: Path) -> None:
         argv.append("--no-video")
     if args.quiet:
         argv.append("--quiet")
-    code = video_command.run(parser.parse_args(argv))
+    with contextlib.redirect_stdout(sys.stderr):  # its summary is progress here: stdout has the links
+        code = video_command.run(parser.parse_args(argv))
     if code not in (exit_codes.OK,):
         raise InputError(f"SOURCE {video}: tracking it ended with exit code {code}", "sources")
 

@@ -23,6 +23,10 @@ from tracker.report.results import ResultSource
 #: different sources for ``link`` to join them: the median of the four leave-one-video-out
 #: choices of benchmarks/clip_links.py (docs/link.md); each fold chose on three videos only
 DEFAULT_THRESHOLD = 0.80
+#: which ``Embedder`` vectors a track's mean is taken over: ``learned`` (``embed``) or
+#: ``fused`` (``embed_fused``: with the colour histogram); chosen in docs/link.md
+EMBEDDING = "learned"
+EMBEDDINGS = ("learned", "fused")
 #: score of a pair that cannot be linked (a track without an embedding)
 NO_SCORE = -np.inf
 MOT_SUFFIX = ".txt"
@@ -72,12 +76,13 @@ def embed_sources(sources: Sequence[ResultSource], embed: Optional[Embed] = None
                   per_track: int = EMBEDDINGS_PER_TRACK,
                   progress: Optional[Callable[[str], None]] = None) -> Dict[Tuple[str, int], np.ndarray]:
     """(source name, local id) -> mean track embedding, from each source's video. embed:
-    ``(frame, xyxy) -> (N, D)`` (default: ``Embedder.default().embed``); progress: called
+    ``(frame, xyxy) -> (N, D)`` (default: ``Embedder.default()``'s, by ``EMBEDDING``); progress: called
     with each source's name before it is decoded."""
     if embed is None:
         from tracker.embedding import Embedder
 
-        embed = Embedder.default().embed
+        embedder = Embedder.default()
+        embed = embedder.embed_fused if EMBEDDING == "fused" else embedder.embed
     out: Dict[Tuple[str, int], np.ndarray] = {}
     for s in sources:
         if progress is not None:
