@@ -7,9 +7,9 @@ from ``GAP_S`` seconds; where a video is too short for that, the gaps are scaled
 ``MAX_GAP_SHARE`` of it (the clips keep the rest, in equal parts). Each clip's gt is the
 sequence's gt cut to the clip (frames renumbered from 1) with the ORIGINAL ids, which are
 global over the clips. Each clip is tracked by ``track VIDEO --start --end --detections
-det/det.txt --no-video --appearance off`` (public detections, to keep it cheap; the offline
+det/det.txt --no-video --appearance off|on`` (public detections, to keep it cheap; the offline
 stage on, as for any file), the mean embedding of every track comes from
-``tracker.link.embed_sources`` (``Embedder.default()``, the learned embedding) and the clips
+``tracker.link.embed_sources`` (``Embedder.default()``, ``--embedding``) and the clips
 are scored with ``track eval --link``'s code (``evaluate_link_data``):
 
 - no linking (ids distinct per clip);
@@ -69,13 +69,13 @@ def split(num_frames: int, fps: float, rng: np.random.Generator) -> list:
     return out
 
 
-def track_clip(seq: str, k: int, start: int, end: int, work: Path) -> Path:
-    out = work / seq / f"c{k + 1}"
+def track_clip(seq: str, k: int, start: int, end: int, work: Path, appearance: str) -> Path:
+    out = work / f"appearance-{appearance}" / seq / f"c{k + 1}"
     if (out / f"{seq}.summary.json").is_file():
         return out
     cmd = [sys.executable, "-m", "tracker.cli", str(DATA / "video" / f"{seq}.mp4"), "--start", str(start),
            "--end", str(end), "--detections", str(DATA / "mot" / seq / "det" / "det.txt"), "--no-video",
-           "--appearance", "off", "-q", "-o", str(out)]
+           "--appearance", appearance, "-q", "-o", str(out)]
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
     subprocess.run(cmd, check=True, env=env, cwd=ROOT)
     return out
@@ -123,7 +123,7 @@ def scores_of(datas) -> dict:
             "base_F1": ev.unlinked_pairs.f1}
 
 
-def measure(work: Path, seed: int, embedding: str) -> dict:
+def measure(work: Path, seed: int, embedding: str, appearance: str) -> dict:
     from tracker.embedding import Embedder
     from tracker.evaluation.api import load_ground_truth
     from tracker.link import link_embeddings
@@ -137,7 +137,7 @@ def measure(work: Path, seed: int, embedding: str) -> dict:
         (gt,), _ = load_ground_truth(DATA / "mot", [seq])
         clips = split(gt.num_frames, gt.frame_rate, rng)
         print(f"{seq}: clips {clips}", file=sys.stderr)
-        folders = [track_clip(seq, k, s, e, work) for k, (s, e) in enumerate(clips)]
+        folders = [track_clip(seq, k, s, e, work, appearance) for k, (s, e) in enumerate(clips)]
         sources = []
         for k, folder in enumerate(folders):
             (src,) = load_results(folder)
@@ -157,7 +157,8 @@ def measure(work: Path, seed: int, embedding: str) -> dict:
         chosen = max(t for t, v in mean.items() if v >= best - 1e-9)
         folds[held] = {"threshold": chosen, "train_IDF1": best, "held": per_video[held]["grid"][chosen]}
     default = float(np.median([f["threshold"] for f in folds.values()]))
-    return {"per_video": per_video, "folds": folds, "default": default, "seed": seed, "embedding": embedding}
+    return {"per_video": per_video, "folds": folds, "default": default, "seed": seed, "embedding": embedding,
+            "appearance": appearance}
 
 
 def table(result: dict) -> list:
@@ -209,16 +210,19 @@ def main(argv=None) -> int:
     parser.add_argument("--embedding", choices=("learned", "fused"), default=None,
                         help="track embeddings: the learned encoder's, or fused with the colour histogram "
                              "(default: the library's, tracker.link.api.EMBEDDING)")
+    parser.add_argument("--appearance", choices=("off", "on"), default="off",
+                        help="tracking of the clips: the appearance embedder in the tracker (default off: cheap)")
     parser.add_argument("--write-docs", action="store_true", help=f"write {DOCS.relative_to(ROOT)}")
     args = parser.parse_args(argv)
     started = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
     from tracker.link.api import EMBEDDING
 
-    result = measure(args.work, args.seed, args.embedding or EMBEDDING)
+    result = measure(args.work, args.seed, args.embedding or EMBEDDING, args.appearance)
     import json
 
     args.work.mkdir(parents=True, exist_ok=True)
-    (args.work / f"result-{result['embedding']}.json").write_text(json.dumps(result, indent=1, default=str))
+    kept = args.work / f"result-{result['embedding']}-{result['appearance']}.json"
+    kept.write_text(json.dumps(result, indent=1, default=str))
     body = table(result) + [""] + groups(result) + [""] + curve(result)
     print("\n".join(body))
     print(f"folds' thresholds: {[f['threshold'] for f in result['folds'].values()]}; default (median): "
@@ -235,7 +239,8 @@ def main(argv=None) -> int:
         write_text_atomic(DOCS, "\n".join([
             "# Linking identities across clips (`track link`)", "",
             "Generated by `python benchmarks/clip_links.py --write-docs`  ", f"Date: {started} (UTC), seed "
-            f"{result['seed']}, track embeddings: {result['embedding']}.", "",
+            f"{result['seed']}, track embeddings: {result['embedding']}, "
+            f"tracking of the clips: --appearance {result['appearance']}.", "",
             "## Protocol", "",
             __doc__.split("\n\n", 1)[1].split("Usage:")[0].strip(), "",
             "Global IDF1 / HOTA: the clips laid end to end and scored as one sequence (an identity must keep "
