@@ -21,8 +21,9 @@ from tracker.report.results import ResultSource
 
 #: the least cosine similarity of the mean embeddings (Embedder.default()) of two tracks of
 #: different sources for ``link`` to join them: the median of the four leave-one-video-out
-#: choices of benchmarks/clip_links.py (docs/link.md); each fold chose on three videos only
-DEFAULT_THRESHOLD = 0.80
+#: choices of benchmarks/clip_links.py with clips tracked --appearance on (docs/link.md); each fold
+#: chose on three videos only
+DEFAULT_THRESHOLD = 0.92
 #: which ``Embedder`` vectors a track's mean is taken over: ``learned`` (``embed``) or
 #: ``fused`` (``embed_fused``: with the colour histogram); chosen in docs/link.md
 EMBEDDING = "learned"
