@@ -22,6 +22,7 @@ from tracker.commands.startup_signals import DeferredInterrupts
 SUBCOMMANDS = {
     "mot": ("tracker.commands.mot", "track MOTChallenge sequences from their detection files"),
     "eval": ("tracker.commands.evaluate", "evaluate results against ground truth (HOTA, CLEAR, Identity)"),
+    "link": ("tracker.commands.link", "one id per person over several videos or result folders"),
     "report": ("tracker.commands.report", "an HTML report of a results folder: identities, crops, timelines"),
     "bench": ("tracker.commands.bench", "benchmark ours against established trackers side by side"),
     "train": ("tracker.commands.train", "train the contrastive appearance embedder on unlabeled video"),

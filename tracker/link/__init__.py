@@ -8,11 +8,15 @@
 - ``appearance.track_embeddings``: the mean appearance embedding of every track of a results
   folder, recomputed from the source video (embeddings are not in the JSONL).
 
-The threshold of ``link_greedy`` has no default: it must be chosen by leave-clips-out folds
-(issue 19's development protocol) with the embedder that is used.
+- ``api.link``: the whole of it for loaded results (``tracker.report.load_results``): track
+  embeddings, cosine scores, ``link_greedy`` at ``DEFAULT_THRESHOLD`` (chosen by the
+  leave-one-video-out folds of benchmarks/clip_links.py, docs/link.md); ``write_linked`` writes
+  the results under global ids into a folder (``track link``).
 """
+from tracker.link.api import DEFAULT_THRESHOLD, link, link_embeddings, write_linked
 from tracker.link.appearance import track_embeddings
 from tracker.link.greedy import Unit, link_greedy
 from tracker.link.identities import GlobalIdentities
 
-__all__ = ["GlobalIdentities", "Unit", "link_greedy", "track_embeddings"]
+__all__ = ["DEFAULT_THRESHOLD", "GlobalIdentities", "Unit", "link", "link_embeddings", "link_greedy",
+           "track_embeddings", "write_linked"]
