@@ -46,6 +46,9 @@ CANDIDATES: Dict[str, dict] = {
     "new_track_score=0.5": {"new_track_score": 0.5},
     "min_hits=1": {"min_hits": 1},
     "refit velocity after a gap": {"refit_velocity_after_gap": True},
+    "position_noise=0.5": {"motion.position_noise": 0.5},
+    "second_match_iou=0.3": {"second_match_iou": 0.3},
+    "high_score=0.6": {"high_score": 0.6},
 }
 GROUP_ORDER = ("real static", "real moving", "virtual moving", "MOT15", "MOT17")
 METRICS = (("HOTA", "HOTA", "pct"), ("AssA", "AssA", "pct"), ("IDF1", "IDF1", "pct"), ("MOTA", "MOTA", "pct"),
@@ -79,7 +82,10 @@ def run_tracker(name: str, overrides: dict, root: Path, seqs: List[str], out_dir
     import pickle
 
     cache = out_dir / "results.pkl"
-    key = (name, sorted(overrides.items()), list(seqs))
+    from tracker.config import TrackerConfig
+
+    # the whole configuration, not only the overrides: a changed default must not reuse old runs
+    key = (name, TrackerConfig().with_overrides(overrides).to_dict(), list(seqs))
     if cache.is_file():
         stored_key, stored = pickle.loads(cache.read_bytes())
         if stored_key == key:
@@ -192,7 +198,8 @@ def main(argv=None) -> int:
         if not members:
             continue
         shipped = [results["default"][s] for s in members] if "default" in results else None
-        entries = [("ours, fold-chosen (held out)", [heldout[s] for s in members]), ("ours, shipped default", shipped)]
+        entries = [("ours, fold-chosen (held out)", [heldout[s] for s in members]),
+                   ("ours, `TrackerConfig()` of this run", shipped)]
         entries += [(p, [peers[p][s] for s in members]) for p in PEERS]
         for label, res in entries:
             if res is None:
