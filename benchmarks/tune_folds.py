@@ -75,24 +75,30 @@ def combined_root(out: Path, roots: List[Path]) -> Path:
     return root
 
 
+def cached(path: Path, key, compute):
+    """``compute()``, stored in ``path`` (pickle) with ``key``; a later call with an equal key
+    reads it back instead of computing again."""
+    import pickle
+
+    if path.is_file():
+        stored_key, stored = pickle.loads(path.read_bytes())
+        if stored_key == key:
+            return stored
+    value = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps((key, value)))
+    return value
+
+
 def run_tracker(name: str, overrides: dict, root: Path, seqs: List[str], out_dir: Path) -> dict:
     """{sequence: SequenceResult} of one tracker on every sequence (no frames: MOT files),
     cached in ``out_dir/results.pkl`` with the settings that made it (a rerun with the same
     settings and sequences reads it back)."""
-    import pickle
-
-    cache = out_dir / "results.pkl"
     from tracker.config import TrackerConfig
 
     # the whole configuration, not only the overrides: a changed default must not reuse old runs
     key = (name, TrackerConfig().with_overrides(overrides).to_dict(), list(seqs))
-    if cache.is_file():
-        stored_key, stored = pickle.loads(cache.read_bytes())
-        if stored_key == key:
-            return stored
-    results = _run_tracker(name, overrides, root, seqs, out_dir)
-    cache.write_bytes(pickle.dumps((key, results)))
-    return results
+    return cached(out_dir / "results.pkl", key, lambda: _run_tracker(name, overrides, root, seqs, out_dir))
 
 
 def _run_tracker(name: str, overrides: dict, root: Path, seqs: List[str], out_dir: Path) -> dict:

@@ -68,17 +68,10 @@ class SharedEmbeddings:
 
 def run(name: str, config, root: Path, video_root: Path, seqs: List[str], out_dir: Path, embedder) -> dict:
     """{sequence: SequenceResult}, cached in ``out_dir/results.pkl`` with the settings."""
-    import pickle
+    from tune_folds import cached
 
-    cache = out_dir / "results.pkl"
     key = (name, None if config is None else config.to_dict(), list(seqs))
-    if cache.is_file():
-        stored_key, stored = pickle.loads(cache.read_bytes())
-        if stored_key == key:
-            return stored
-    results = _run(name, config, root, video_root, seqs, out_dir, embedder)
-    cache.write_bytes(pickle.dumps((key, results)))
-    return results
+    return cached(out_dir / "results.pkl", key, lambda: _run(name, config, root, video_root, seqs, out_dir, embedder))
 
 
 def _run(name: str, config, root: Path, video_root: Path, seqs: List[str], out_dir: Path, embedder) -> dict:

@@ -12,6 +12,7 @@ from typing import Tuple
 
 import numpy as np
 
+from tracker.camera_motion import similarity_scale
 from tracker.config_base import ConfigBase, check_range
 
 STATE_DIM = 8
@@ -132,7 +133,7 @@ def warp(mean: np.ndarray, cov: np.ndarray, matrix: np.ndarray) -> Tuple[np.ndar
     cov = np.asarray(cov, dtype=np.float64)
     matrix = np.asarray(matrix, dtype=np.float64)
     m, t = matrix[:, :2], matrix[:, 2]
-    s = float(np.sqrt(abs(np.linalg.det(m))))
+    s = similarity_scale(matrix)
     jac = np.zeros((STATE_DIM, STATE_DIM))
     jac[0:2, 0:2] = m
     jac[2:4, 2:4] = s * np.eye(2)
