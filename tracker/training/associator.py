@@ -11,6 +11,7 @@ stay together.
 """
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,7 +19,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from tracker.association.tokens import DET_DIM, HISTORY_DIM, HISTORY_LEN, PAIR_DIM, TRACK_DIM, PairCol, TrackCol
+from tracker.association.tokens import (DET_DIM, HISTORY_DIM, HISTORY_LEN, PAIR_DIM, TRACK_DIM, DetCol, PairCol,
+                                        TrackCol)
 from tracker.config import TrackerConfig
 from tracker.training.associator_data import Problem, Variant, default_variants, load_sequence, simulate
 
@@ -47,9 +49,30 @@ class TrainSettings:
     ffn: int = 64
     appearance_dropout: float = 0.5  # share of problems whose appearance features are hidden
     iou_prior: bool = False
+    #: weight of the cross-input consistency term (``consistency.view_consistency``): each
+    #: problem is also seen with its appearance hidden and only its last ``VIEW_HISTORY``
+    #: observations, and the two views' answers must agree (no labels needed); 0 = off
+    consistency_weight: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+#: observations of each track kept in the second view of the consistency term
+VIEW_HISTORY = 2
+
+
+def hidden_view(hist, hmask, glob, dets, pairs):
+    """The second view of a batch (numpy arrays as ``collate`` returns them): appearance hidden
+    everywhere and each track's history cut to its last ``VIEW_HISTORY`` observations."""
+    hmask = hmask.copy()
+    hmask[..., :-VIEW_HISTORY] = False
+    glob, dets, pairs = glob.copy(), dets.copy(), pairs.copy()
+    pairs[..., PairCol.COSINE] = 0.0
+    pairs[..., PairCol.HAS_COSINE] = 0.0
+    glob[..., TrackCol.HAS_EMBEDDING] = 0.0
+    dets[..., DetCol.HAS_EMBEDDING] = 0.0
+    return hist, hmask, glob, dets, pairs
 
 
 def fold_of(sequence: str) -> int:
@@ -97,6 +120,7 @@ def collate(problems: Sequence[Problem], rng: Optional[np.random.Generator] = No
     dmask = np.zeros((b, n_max), bool)
     tids = np.full((b, t_max), -1, np.int64)
     dids = np.full((b, n_max), -2, np.int64)
+    known = np.ones((b, t_max, n_max), bool)
     for i, p in enumerate(problems):
         t, n = len(p.track_ids), len(p.det_ids)
         hist[i, :t] = p.history
@@ -108,13 +132,15 @@ def collate(problems: Sequence[Problem], rng: Optional[np.random.Generator] = No
         dmask[i, :n] = True
         tids[i, :t] = p.track_ids
         dids[i, :n] = p.det_ids
+        if getattr(p, "pair_known", None) is not None:  # problems pickled before the field existed lack it
+            known[i, :t, :n] = p.pair_known
     if rng is not None and appearance_dropout > 0:
         hide = rng.uniform(size=b) < appearance_dropout
         pairs[hide, :, :, PairCol.COSINE] = 0.0
         pairs[hide, :, :, PairCol.HAS_COSINE] = 0.0
         glob[hide, :, TrackCol.HAS_EMBEDDING] = 0.0
-        dets[hide, :, 6] = 0.0
-    return hist, hmask, glob, dets, pairs, tmask, dmask, tids, dids
+        dets[hide, :, DetCol.HAS_EMBEDDING] = 0.0
+    return hist, hmask, glob, dets, pairs, tmask, dmask, tids, dids, known
 
 
 def _batches(problems: Sequence[Problem], batch_size: int, rng: np.random.Generator) -> List[List[int]]:
@@ -130,11 +156,14 @@ def _batches(problems: Sequence[Problem], batch_size: int, rng: np.random.Genera
 
 
 def train_network(problems: Sequence[Problem], settings: TrainSettings = TrainSettings(),
-                  log: Callable[[str], None] = lambda s: None, device: str = "cpu"):
-    """-> (trained ``AssociatorNet`` on cpu, history of per-epoch dicts)."""
+                  log: Callable[[str], None] = lambda s: None, device: str = "cpu", initial=None):
+    """-> (trained ``AssociatorNet`` on cpu, history of per-epoch dicts). ``initial``: a network
+    to start from (fine-tuning after self-supervised pre-training; its width is kept and the
+    settings' width ignored); None = a fresh one."""
     import torch
 
     from tracker.training.associator_model import AssociatorNet, AssociatorNetConfig, association_loss
+    from tracker.training.consistency import view_consistency
 
     if settings.threads:
         torch.set_num_threads(settings.threads)
@@ -143,8 +172,11 @@ def train_network(problems: Sequence[Problem], settings: TrainSettings = TrainSe
     problems = [p for p in problems if len(p.track_ids) and len(p.det_ids)]
     if not problems:
         raise ValueError("no training problems (no sequence produced a track x detection problem)")
-    net = AssociatorNet(AssociatorNetConfig(settings.d_model, settings.heads, settings.ffn,
-                                            settings.iou_prior)).to(device)
+    if initial is not None:
+        net = copy.deepcopy(initial).to(device)
+    else:
+        net = AssociatorNet(AssociatorNetConfig(settings.d_model, settings.heads, settings.ffn,
+                                                settings.iou_prior)).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     steps = settings.epochs * len(_batches(problems, settings.batch_size, np.random.default_rng(0)))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=settings.lr, total_steps=max(steps, 1), pct_start=0.1)
@@ -158,7 +190,13 @@ def train_network(problems: Sequence[Problem], settings: TrainSettings = TrainSe
             arrays = collate([problems[i] for i in idx], rng, settings.appearance_dropout)
             tens = [torch.from_numpy(a).to(device) for a in arrays]
             logits, unseen, newborn = net(*tens[:7])
-            loss, ra, ca = association_loss(logits, unseen, newborn, tens[7], tens[8], tens[5], tens[6])
+            loss, ra, ca = association_loss(logits, unseen, newborn, tens[7], tens[8], tens[5], tens[6], tens[9])
+            if settings.consistency_weight > 0:
+                view = [torch.from_numpy(a).to(device) for a in hidden_view(*arrays[:5])]
+                logits_b, unseen_b, _ = net(*view, tens[5], tens[6])
+                valid = tens[5][:, :, None] & tens[6][:, None, :]
+                loss = loss + settings.consistency_weight * view_consistency(logits, unseen, logits_b, unseen_b,
+                                                                             valid, tens[5])
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)

@@ -15,12 +15,18 @@
 
 Frames (appearance) are optional: ``embeddings`` maps frame -> (N, D) unit vectors aligned
 with that frame's detections.
+
+Without gt (``tracker.training.associator_unlabeled``) the identities are pseudo-identities
+and a sequence carries their ``spans``: a (track, detection) pair is then a training pair only
+where its answer is certain (same pseudo-identity, or two that co-exist in time), and
+``Variant.mask_share`` hides a random stretch of some identities (masked re-linking: the
+label of the detection that comes back is the identity that was hidden).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -41,6 +47,11 @@ from tracker.pipeline import TrackingSession
 
 LABEL_IOU = 0.5
 MOT17_PERSON_CLASSES = (1, 2, 7, 8, 12)  # pedestrians and the person-like distractors
+#: identity of a detection no label is trusted for (self-supervised data): its pairs are left
+#: out of the loss, as is its row or column
+UNKNOWN_ID = -3
+#: masked re-linking: length of a hidden stretch, seconds (uniform in this range)
+MASK_GAP_S = (0.2, 3.0)
 
 
 @dataclass
@@ -56,6 +67,7 @@ class Problem:
     track_ids: np.ndarray
     det_ids: np.ndarray
     sequence: str = ""
+    pair_known: Optional[np.ndarray] = None  # (T, N) bool: pairs with a certain answer; None = all
 
 
 @dataclass(frozen=True)
@@ -63,13 +75,16 @@ class Variant:
     """How one simulated pass over a sequence is perturbed.
 
     stride: use every stride-th frame; drop: probability that a detection is missed;
-    start: first frame; driver: ``iou``, ``oracle`` or ``model``; seed."""
+    start: first frame; driver: ``iou``, ``oracle`` or ``model``; seed; mask_share: share of
+    identities whose detections are hidden for one stretch of ``MASK_GAP_S`` seconds inside
+    their span (masked re-linking)."""
 
     stride: int = 1
     drop: float = 0.0
     start: int = 1
     driver: str = "iou"
     seed: int = 0
+    mask_share: float = 0.0
 
 
 def label_detections(dets, gt_table, benchmark: str, seq_length: int) -> Dict[int, np.ndarray]:
@@ -112,8 +127,9 @@ class RecordingAssociator:
     """Wraps a driver associator; stores every problem's tokens and identities."""
 
     def __init__(self, config: TrackerConfig, image_size, sequence: str, history_len: int = HISTORY_LEN,
-                 with_appearance: bool = True):
+                 with_appearance: bool = True, spans: Optional[Dict[int, Tuple[int, int]]] = None):
         self.config = config
+        self.spans = spans
         self.image_size = image_size
         self.sequence = sequence
         self.history_len = history_len
@@ -141,16 +157,67 @@ class RecordingAssociator:
             emb = detections.embeddings[det_rows] if use_emb else None
             tok = build_tokens(tracks, detections.xyxy[det_rows], detections.scores[det_rows], stage, context.now,
                                self.image_size, self.config.motion, emb, self.history_len)
+            tids, dids = self.track_identities(tracks), self.frame_ids[det_rows].copy()
             self.problems.append(Problem(
                 tok.history.astype(np.float16), tok.history_mask, tok.track_globals.astype(np.float16),
-                tok.det_tokens.astype(np.float16), tok.pairs.astype(np.float16), self.track_identities(tracks),
-                self.frame_ids[det_rows].copy(), self.sequence))
+                tok.det_tokens.astype(np.float16), tok.pairs.astype(np.float16), tids, dids, self.sequence,
+                None if self.spans is None else certain_pairs(tids, dids, self.spans)))
         return self.driver.cost(tracks, detections, det_rows, stage, context)
+
+
+def certain_pairs(track_ids: np.ndarray, det_ids: np.ndarray, spans: Dict[int, Tuple[int, int]]) -> np.ndarray:
+    """(T,) and (N,) pseudo-identities, ``spans`` id -> (first, last frame) -> (T, N) bool:
+    True where the pair's answer is certain: the same identity (a match), or two identities
+    seen in a common stretch of time (two objects at once: certainly not a match). Two
+    identities that never co-exist may be one object seen twice, so their pair is unknown."""
+    def bounds(ids):
+        first = np.array([spans.get(int(i), (np.inf, -np.inf))[0] for i in ids], np.float64)
+        last = np.array([spans.get(int(i), (np.inf, -np.inf))[1] for i in ids], np.float64)
+        return first, last
+
+    tf, tl = bounds(track_ids)
+    df, dl = bounds(det_ids)
+    known_t, known_d = track_ids >= 0, det_ids >= 0
+    same = track_ids[:, None] == det_ids[None, :]
+    overlap = (tf[:, None] <= dl[None, :]) & (df[None, :] <= tl[:, None])
+    return known_t[:, None] & known_d[None, :] & (same | overlap)
+
+
+def hidden_stretches(labels: Dict[int, np.ndarray], frame_rate: float, share: float,
+                     rng: np.random.Generator) -> Dict[int, Tuple[int, int]]:
+    """Masked re-linking: for a ``share`` of the identities (>= 0) in ``labels`` (frame -> ids),
+    one stretch (first, last frame) strictly inside the identity's span, ``MASK_GAP_S`` seconds
+    long, during which its detections are hidden. Identities too short to hide one are skipped."""
+    spans = identity_spans(labels)
+    out: Dict[int, Tuple[int, int]] = {}
+    for ident in sorted(spans):
+        first, last = spans[ident]
+        if rng.uniform() >= share:
+            continue
+        gap = max(1, int(round(rng.uniform(*MASK_GAP_S) * frame_rate)))
+        if last - first - 1 < gap:  # one observed frame on each side at least
+            continue
+        start = int(rng.integers(first + 1, last - gap + 1))
+        out[ident] = (start, start + gap - 1)
+    return out
+
+
+def identity_spans(labels: Dict[int, np.ndarray]) -> Dict[int, Tuple[int, int]]:
+    """frame -> (N,) ids -> id -> (first frame, last frame) for ids >= 0."""
+    spans: Dict[int, Tuple[int, int]] = {}
+    for frame in sorted(labels):
+        for ident in np.unique(labels[frame]):
+            if ident < 0:
+                continue
+            first, _ = spans.get(int(ident), (frame, frame))
+            spans[int(ident)] = (first, frame)
+    return spans
 
 
 @dataclass
 class LabelledSequence:
-    """A development sequence ready for simulation."""
+    """A development sequence ready for simulation. ``spans`` (id -> first, last frame) is set
+    for pseudo-identities (self-supervised data) and None for gt labels (every pair certain)."""
 
     name: str
     frame_rate: float
@@ -160,6 +227,7 @@ class LabelledSequence:
     labels: Dict[int, np.ndarray]
     embeddings: Dict[int, np.ndarray] = field(default_factory=dict)
     path: Optional[Path] = None
+    spans: Optional[Dict[int, Tuple[int, int]]] = None
 
     @property
     def info(self) -> SequenceInfo:
@@ -180,12 +248,17 @@ class ThinnedDetections(BaseDetector):
     removed at random; it tells the recorder which identities the kept ones are."""
 
     def __init__(self, seq: "LabelledSequence", drop: float, recorder: "RecordingAssociator",
-                 rng: np.random.Generator):
+                 rng: np.random.Generator, hidden: Optional[Dict[int, Tuple[int, int]]] = None):
         self.seq, self.drop, self.recorder, self.rng = seq, drop, recorder, rng
+        self.hidden = hidden or {}
 
     def __call__(self, frame=None, frame_index: Optional[int] = None) -> Detections:
         mot_frame = frame_index + 1
         d, ids = self.seq.frame_detections(mot_frame), self.seq.labels[mot_frame]
+        masked = [i for i, (lo, hi) in self.hidden.items() if lo <= mot_frame <= hi]
+        if masked and len(d):
+            keep = ~np.isin(ids, masked)
+            d, ids = d[keep], ids[keep]
         if self.drop > 0 and len(d):
             keep = self.rng.uniform(size=len(d)) >= self.drop
             d, ids = d[keep], ids[keep]
@@ -209,7 +282,8 @@ def simulate(seq: LabelledSequence, config: TrackerConfig, variant: Variant,
     """Run the tracker over ``seq`` under ``variant`` and return the recorded problems."""
     rng = np.random.default_rng(variant.seed)
     config = config.replace(frame_rate=seq.frame_rate)
-    recorder = RecordingAssociator(config, seq.image_size, seq.name, with_appearance=with_appearance)
+    recorder = RecordingAssociator(config, seq.image_size, seq.name, with_appearance=with_appearance,
+                                   spans=seq.spans)
     if variant.driver == "oracle":
         recorder.driver = OracleAssociator(recorder)
     elif variant.driver == "model":
@@ -218,7 +292,8 @@ def simulate(seq: LabelledSequence, config: TrackerConfig, variant: Variant,
         recorder.driver = model_factory(config)
     tracker = Tracker(config, associator=recorder)
     source = SequenceFramesSource(seq.info, start=Position(variant.start - 1, "frames"), stride=variant.stride)
-    detector = ThinnedDetections(seq, variant.drop, recorder, rng)
+    hidden = hidden_stretches(seq.labels, seq.frame_rate, variant.mask_share, rng) if variant.mask_share > 0 else None
+    detector = ThinnedDetections(seq, variant.drop, recorder, rng, hidden)
     for _ in TrackingSession(source, detector, config=config, embedder="off", tracker=tracker, prefetch=0):
         pass
     return recorder.problems

@@ -28,6 +28,8 @@ from torch import nn
 
 from tracker.association.tokens import DET_DIM, HISTORY_DIM, PAIR_DIM, TRACK_DIM, DetCol, PairCol
 
+#: identity of a track or detection without a trusted label (``associator_data.UNKNOWN_ID``)
+UNKNOWN_ID = -3
 NEG = -1e4  # masked logits (finite: keeps softmax and its gradient NaN-free)
 
 
@@ -136,13 +138,19 @@ def iou_prior(pairs, det_tokens):
     return pairs[..., PairCol.IOU_PREDICTED] * weight[..., None, :]
 
 
-def association_loss(logits, unseen, newborn, track_ids, det_ids, track_mask, det_mask):
+def association_loss(logits, unseen, newborn, track_ids, det_ids, track_mask, det_mask, pair_known=None):
     """MOTIP-style cross-entropy over each track's row (N detections + "unseen") and each
     detection's column (T tracks + "newborn"); several positives (duplicate tracks of one
     identity) share the probability mass. ids: (B, T) / (B, N) int64, -1 = no identity.
+
+    Self-supervised data: ``pair_known`` (B, T, N) bool marks the pairs whose answer is
+    certain (None: all); the others take no part in any row or column, and tracks or
+    detections with ``UNKNOWN_ID`` have no row or column of their own.
     Returns (loss, row accuracy, column accuracy)."""
     pos = (track_ids[:, :, None] == det_ids[:, None, :]) & (track_ids[:, :, None] >= 0)
     valid = track_mask[:, :, None] & det_mask[:, None, :]
+    if pair_known is not None:
+        valid = valid & pair_known
     pos = pos & valid
     row_logits = torch.cat([logits.masked_fill(~valid, NEG), unseen[..., None]], dim=2)  # (B, T, N+1)
     row_pos = torch.cat([pos, ~pos.any(2, keepdim=True)], dim=2)
@@ -151,7 +159,8 @@ def association_loss(logits, unseen, newborn, track_ids, det_ids, track_mask, de
     col_logits = torch.cat([logits.masked_fill(~valid, NEG), newborn[:, None, :]], dim=1)  # (B, T+1, N)
     col_pos = torch.cat([pos, ~pos.any(1, keepdim=True)], dim=1)
     col_loss = col_logits.logsumexp(1) - col_logits.masked_fill(~col_pos, NEG).logsumexp(1)
-    tm, dm = track_mask.to(logits.dtype), det_mask.to(logits.dtype)
+    tm = (track_mask & (track_ids != UNKNOWN_ID)).to(logits.dtype)
+    dm = (det_mask & (det_ids != UNKNOWN_ID)).to(logits.dtype)
     loss = (row_loss * tm).sum() / tm.sum().clamp(min=1) + (col_loss * dm).sum() / dm.sum().clamp(min=1)
     with torch.no_grad():
         row_hit = row_pos.gather(2, row_logits.argmax(2, keepdim=True))[..., 0].to(tm.dtype)
@@ -159,3 +168,15 @@ def association_loss(logits, unseen, newborn, track_ids, det_ids, track_mask, de
         row_acc = (row_hit * tm).sum() / tm.sum().clamp(min=1)
         col_acc = (col_hit * dm).sum() / dm.sum().clamp(min=1)
     return loss, row_acc, col_acc
+
+
+def load_network(path) -> AssociatorNet:
+    """A weights file of ``tracker.association.transformer`` (``.npz``) -> the trainable
+    network with those parameters (to fine-tune it)."""
+    from tracker.association.transformer import load_weights
+
+    params, net_config, _ = load_weights(path)
+    fields = AssociatorNetConfig.__dataclass_fields__
+    net = AssociatorNet(AssociatorNetConfig(**{k: v for k, v in net_config.items() if k in fields}))
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in params.items()})
+    return net

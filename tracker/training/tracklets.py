@@ -52,7 +52,7 @@ class TrackletConfig(ConfigBase):
         check_int("TrackletConfig.max_gap", self.max_gap, 1)
 
 
-def _runs(sampled: np.ndarray, stride: int, cuts: Iterable[int]) -> np.ndarray:
+def sampling_runs(sampled: np.ndarray, stride: int, cuts: Iterable[int]) -> np.ndarray:
     """(S,) sorted sampled frames -> (S,) run id: a new run after a gap or at a cut."""
     sampled = np.asarray(sampled, np.int64)
     if not len(sampled):
@@ -73,7 +73,7 @@ def tracker_tracklets(frames: np.ndarray, xyxy: np.ndarray, scores: np.ndarray, 
     scores = np.asarray(scores, np.float32)
     sampled = np.unique(np.asarray(sampled, np.int64))
     out = np.full(len(frames), -1, np.int64)
-    runs = _runs(sampled, stride, cuts)
+    runs = sampling_runs(sampled, stride, cuts)
     cfg = config.replace(frame_rate=float(fps) / max(1, stride))
     tracker: Optional[Tracker] = None
     current = -1
