@@ -182,6 +182,50 @@ def _score(folder: Path, weights_for, config: dict, seqs: Dict[str, Path]) -> di
     return results
 
 
+def score_video(out: Path, label: str, weights_for: Callable[[str], Optional[Path]], config: dict,
+                video_root: Path, seq_root: Path, seqs: List[str], embedder):
+    """{sequence: SequenceResult} on the development videos (frames: appearance and CMC on),
+    cached."""
+    from tune_folds import cached
+
+    key = (label, config, {s: str(weights_for(s)) for s in seqs})
+    folder = out / "video_runs" / label.replace(" ", "_").replace("/", "_").replace(">", "")
+    return cached(folder / "results.pkl", key,
+                  lambda: _score_video(folder, weights_for, config, video_root, seq_root, seqs, embedder))
+
+
+def _score_video(folder, weights_for, config, video_root, seq_root, seqs, embedder) -> dict:
+    from tracker.benchmarking.adapters import OursAdapter
+    from tracker.benchmarking.runner import find_frame_source, run_sequence
+    from tracker.evaluation import evaluate_trackers
+    from tracker.io.mot import load_detections, read_seqinfo, write_mot_results
+    from tracker.pipeline import VIDEO_TRACKER_CONFIG
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for seq in seqs:
+        info = read_seqinfo(seq_root / seq)
+        dets = load_detections(seq_root / seq / "det" / "det.txt", seq_length=info.seq_length)
+        cfg = VIDEO_TRACKER_CONFIG.with_overrides(config).replace(frame_rate=info.frame_rate)
+        adapter = OursAdapter("ours", cfg, embedder, (info.width, info.height), weights=weights_for(seq))
+        result = run_sequence(adapter, dets, info, find_frame_source(info, video_root))
+        write_mot_results(folder / f"{seq}.txt", result.rows)
+        log(f"  video {folder.name}: {seq}")
+    return dict(evaluate_trackers(seq_root, {"t": folder}, seqs=seqs)["t"].per_sequence)
+
+
+def video_rows(results: dict) -> Dict[str, dict]:
+    from tune_folds import summarize
+
+    rows = {"all": summarize(list(results.values()))}
+    static = [r for s, r in results.items() if "-vcam" not in s]
+    moving = [r for s, r in results.items() if "-vcam" in s]
+    if static:
+        rows["real static"] = summarize(static)
+    if moving:
+        rows["virtual moving"] = summarize(moving)
+    return rows
+
+
 def group_rows(results: dict) -> Dict[str, dict]:
     from tune_folds import group_of, summarize
 
@@ -205,6 +249,9 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--models", default="clips,clips+dev", help="which self-supervised models (clips, clips+dev)")
     ap.add_argument("--finetune", action="store_true", help="also the clips model fine-tuned on the folds' gt")
+    ap.add_argument("--video", action="store_true", help="also the development videos with frames")
+    ap.add_argument("--video-root", type=Path, default=ROOT / "build" / "video_presets",
+                    help="benchmarks/video_presets.py's OUT (its videos/, sequences/ and BoT-SORT results)")
     ap.add_argument("--write-docs", action="store_true")
     args = ap.parse_args(argv)
     import torch
@@ -265,16 +312,63 @@ def main(argv=None) -> int:
                 args.out, f"ssl-gt-s{seed}", lambda s, fw=ft_w: fw[fold_of(s)], LEARNED, seqs)))
     table = render(rows, seeds)
     print(table)
+    video_table = ""
+    if args.video and (args.video_root / "videos").is_dir():
+        video_table = video_part(args, seeds, models, fold_of)
+        print(video_table)
     if args.write_docs:
-        write_docs(table, args, len(clip_list))
+        write_docs(table, video_table, args, len(clip_list))
     return 0
 
 
-def render(rows: Dict[str, List[dict]], seeds: List[int]) -> str:
+def video_part(args, seeds, models, fold_of) -> str:
+    """The development videos (and their virtual moving variants) with frames: appearance and
+    CMC on, the video preset (``VIDEO_TRACKER_CONFIG``) with each associator."""
+    import pickle
+
+    from tracker.association.transformer import FOLDS_DIR, heldout_weights_path
+    from tracker.benchmarking.runner import load_default_embedder
+    from tracker.benchmarking.virtual_camera import source_sequence
+    from tracker.pipeline import VIDEO_APPEARANCE_WEIGHT
+    from video_presets import SharedEmbeddings
+
+    video_root = args.video_root / "videos"
+    seq_root = args.video_root / "sequences"
+    seqs = sorted(p.stem for p in video_root.glob("*.mp4"))
+    embed, why = load_default_embedder()
+    if embed is None:
+        return f"(videos skipped: {why})"
+    embedder = SharedEmbeddings(embed)
+    app = {"appearance_weight": VIDEO_APPEARANCE_WEIGHT}
+    rows: Dict[str, List[dict]] = {}
+    rows["IoU core (the video default)"] = [video_rows(score_video(
+        args.out, "core", lambda s: None, {**app, "associator": "iou"}, video_root, seq_root, seqs, embedder))]
+    rows["gt-supervised (shipped folds, seed 0)"] = [video_rows(score_video(
+        args.out, "gt-supervised", lambda s: heldout_weights_path(source_sequence(s), FOLDS_DIR),
+        {**app, **LEARNED}, video_root, seq_root, seqs, embedder))]
+    for seed in seeds:
+        w = args.out / "weights" / f"clips-s{seed}.npz"
+        rows.setdefault("self-supervised: clips", []).append(video_rows(score_video(
+            args.out, f"clips-s{seed}", lambda s, w=w: w, {**app, **LEARNED}, video_root, seq_root, seqs,
+            embedder)))
+        ft = {k: args.out / "weights" / f"ssl-gt-fold{k}-s{seed}.npz" for k in range(4)}
+        if args.finetune and all(p.is_file() for p in ft.values()):
+            rows.setdefault("self-supervised clips, then gt (folds)", []).append(video_rows(score_video(
+                args.out, f"ssl-gt-s{seed}", lambda s, ft=ft: ft[fold_of(s)], {**app, **LEARNED}, video_root,
+                seq_root, seqs, embedder)))
+    botsort = args.video_root / "peers" / "botsort" / "results.pkl"
+    if botsort.is_file():
+        _, res = pickle.loads(botsort.read_bytes())
+        rows["BoT-SORT (its CMC on; benchmarks/video_presets.py)"] = [video_rows({s: res[s] for s in seqs if s in res})]
+    return "\n## Development videos with frames (appearance and CMC on)\n" + render(rows, seeds, groups=(
+        "all", "real static", "virtual moving"))
+
+
+def render(rows: Dict[str, List[dict]], seeds: List[int], groups=("all",) + GROUPS) -> str:
     import numpy as np
 
     lines = []
-    for group in ("all",) + GROUPS:
+    for group in groups:
         lines += [f"\n**{group}** (HOTA / AssA / IDF1 in %, IDsw; learned models over seeds "
                   f"{', '.join(map(str, seeds))}: mean ± std, then each seed)\n",
                   "| tracker | HOTA | AssA | IDF1 | IDsw | per seed HOTA |", "|---|---:|---:|---:|---:|---|"]
@@ -292,12 +386,12 @@ def render(rows: Dict[str, List[dict]], seeds: List[int]) -> str:
     return "\n".join(lines)
 
 
-def write_docs(table: str, args, n_clip_problems: int) -> None:
+def write_docs(table: str, video_table: str, args, n_clip_problems: int) -> None:
     head = (f"# The self-supervised associator\n\nGenerated by `python benchmarks/associator_ssl.py "
             f"--seeds {args.seeds} --models {args.models}{' --finetune' if args.finetune else ''} --write-docs` on "
             f"{_dt.datetime.utcnow():%Y-%m-%d %H:%M} UTC ({os.cpu_count()} cores). {n_clip_problems} association "
             "problems from the unlabeled clips. Protocol: the module docstring of the script.\n")
-    DOCS.write_text(head + table + "\n")
+    DOCS.write_text(head + "\n## MOT files (no frames, no appearance)\n" + table + "\n" + video_table + "\n")
 
 
 if __name__ == "__main__":

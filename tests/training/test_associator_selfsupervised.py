@@ -164,3 +164,48 @@ def test_self_supervised_training_on_a_sequence_never_opens_gt(shared_data, tmp_
                 and ("gt" in Path(p).parts or Path(p).name.startswith("gt"))]
     assert gt_reads == []
     assert any(p.endswith("det.txt") for p in opened[start:])  # it did read the detections
+
+
+@pytest.mark.slow
+def test_train_associator_self_supervised_then_gt_writes_weights_that_load_offline(tmp_path, shared_data):
+    import json
+    import subprocess
+
+    from tracker.association.transformer import AssociatorNetwork, TransformerAssociator, load_weights
+    from tracker.core import Tracker
+    from tracker.mot_runner import track_mot_sequence
+    from tracker.training.associator import collate
+    from tracker.training.associator_model import load_network
+
+    video = shared_data.require(shared_data.video / "TUD-Campus.mp4")
+    root = tmp_path / "mot"
+    root.mkdir()
+    (root / "TUD-Campus").symlink_to(shared_data.require(shared_data.mot / "TUD-Campus"))
+    out = tmp_path / "w" / "assoc.npz"
+    # self-supervised on a video and a sequence's det.txt, then fine-tuned on that sequence's gt
+    cmd = [sys.executable, "-m", "tracker.cli", "train-associator", "--unlabeled", str(video),
+           str(root / "TUD-Campus"), "--mot-root", str(root), "--cache-dir", str(tmp_path / "cache"),
+           "--output", str(out), "--epochs", "1"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert [f["labels"] for f in meta["training_files"]] == ["none", "none", "gt"]
+    assert [h["stage"] for h in meta["history"]] == ["self-supervised", "gt-supervised"]
+    assert meta["appearance"] is True and "after self-supervised pre-training" in meta["data"]
+    # the weights load without torch's model and give the training network's outputs
+    seq = mot_sequence(root / "TUD-Campus")
+    problem = simulate(seq, TrackerConfig(), Variant(driver="oracle"))[5]
+    arrays = collate([problem])
+    with torch.no_grad():
+        want = [x[0].numpy() for x in load_network(out)(*[torch.from_numpy(a) for a in arrays[:7]])]
+    params, net_config, _ = load_weights(out)
+    from tracker.association.tokens import AssociationTokens
+
+    tok = AssociationTokens(*(a.astype(np.float32) if a.dtype == np.float16 else a for a in (
+        problem.history, problem.history_mask, problem.track_globals, problem.det_tokens, problem.pairs)))
+    got = AssociatorNetwork(params, net_config)(tok)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+    run = track_mot_sequence(root / "TUD-Campus", TrackerConfig(associator="transformer"),
+                             tracker_factory=lambda c: Tracker(c, associator=TransformerAssociator.from_file(c, out)))
+    assert run.rows
