@@ -105,7 +105,8 @@ def check_names(sources: Sequence[ResultSource]) -> None:
 
 
 def _cameras(sources: Sequence[ResultSource], cameras: Optional[Mapping[str, str]]) -> Dict[str, str]:
-    """source name -> camera name ("" = its own camera); unknown source names are errors."""
+    """source name -> camera name: ``cameras``, else the source's own ``camera`` ("" = a camera
+    of its own); names of no source are errors."""
     cameras = dict(cameras or {})
     names = {s.name for s in sources}
     unknown = sorted(set(cameras) - names)
@@ -115,7 +116,7 @@ def _cameras(sources: Sequence[ResultSource], cameras: Optional[Mapping[str, str
     for name, camera in cameras.items():
         if not isinstance(camera, str) or not camera.strip():
             raise InputError(f"cameras: source {name!r} has an empty camera name", "cameras")
-    return {s.name: cameras.get(s.name, "") for s in sources}
+    return {s.name: cameras.get(s.name, s.camera) for s in sources}
 
 
 def all_units(sources: Sequence[ResultSource], cameras: Optional[Mapping[str, str]] = None) -> List[Unit]:
@@ -197,8 +198,8 @@ def link(results_by_source: ResultsBySource, threshold: float = DEFAULT_THRESHOL
         embeddings to join them (default ``DEFAULT_THRESHOLD``, docs/link.md).
     embed: ``(frame (H, W, 3) uint8 BGR, boxes (N, 4) xyxy px) -> (N, D)`` unit vectors
         (default ``Embedder.default()``); per_track: boxes embedded per track.
-    cameras: source name -> camera name (default: each source its own camera); only
-        ``same_time`` reads it.
+    cameras: source name -> camera name (default: each source's ``camera``, "" = a camera of
+        its own); only ``same_time`` reads it.
     same_time: the sources are synchronised cameras on one clock (each frame's JSONL ``time``,
         seconds): two tracks of one camera visible at one instant are then different
         identities even in two sources; tracks of different cameras may still be one identity

@@ -32,7 +32,8 @@ class TrackRows:
 @dataclass
 class ResultSource:
     """One source's results: ``name`` (the stem), the files, its summary, its tracks by local
-    id, the cut frames (MOT numbers) and the number of frames in the JSONL."""
+    id, the cut frames (MOT numbers) and the number of frames in the JSONL; ``camera``: the
+    camera that filmed it when told (``track link --camera``; "" = a camera of its own)."""
 
     name: str
     jsonl: Path
@@ -45,6 +46,7 @@ class ResultSource:
     fps: float = 0.0
     cuts: List[int] = field(default_factory=list)
     indices: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # every JSONL line's index
+    camera: str = ""
 
     @property
     def source_video(self) -> Optional[Path]:
