@@ -146,3 +146,52 @@ def test_candidate_pairs_do_not_depend_on_the_block_size():
     assert len(rows) and (rows < cols).all()
     assert all((units[i].source, units[i].shot) != (units[j].source, units[j].shot) for i, j in zip(rows, cols))
     assert math.isclose(float(sims[0]), float(vectors[rows[0]] @ vectors[cols[0]]), abs_tol=1e-12)
+
+
+def _results(root, names, fps=10.0, frames=10):
+    """Result folders holding one source each (one track, id 1, frames 1..frames at ``fps``)."""
+    import json
+
+    from tracker.report import load_results
+
+    out = {}
+    for name in names:
+        folder = root / name
+        folder.mkdir()
+        lines = [json.dumps({"frame": f + 1, "index": f, "time": round(f / fps, 6), "shot": 0,
+                             "tracks": [{"id": 1, "box": [10, 10, 50, 110]}]}) for f in range(frames)]
+        (folder / f"{name}.jsonl").write_text("\n".join(lines) + "\n")
+        (folder / f"{name}.summary.json").write_text(json.dumps({"source": {"kind": "video", "fps": fps}}))
+        (out[name],) = load_results(folder)
+    return out
+
+
+def test_api_cameras_and_clock_offsets_decide_same_time(tmp_path):
+    from tracker.link.api import as_sources, link_embeddings
+
+    by_name = _results(tmp_path, ["a", "b"])
+    sources = as_sources(by_name)
+    emb = {("a", 1): np.array([1.0, 0.0]), ("b", 1): np.array([1.0, 0.0])}
+    lobby = {"a": "lobby", "b": "lobby"}
+
+    def groups(**kw):
+        return len(link_embeddings(sources, emb, 0.5, **kw).groups())
+
+    assert groups() == 1  # unrelated clocks: one identity
+    assert groups(same_time=True) == 1  # two cameras (one per source) at once: allowed
+    assert groups(same_time=True, cameras=lobby) == 2  # one camera, 0-0.9 s in both files: two people
+    assert groups(same_time=True, cameras=lobby, clock_offsets={"b": 0.95}) == 1  # b follows a
+    assert groups(same_time=True, cameras=lobby, clock_offsets={"b": 0.9}) == 2  # b's first frame is a's last
+    ids = link_embeddings(sources, emb, 0.5, same_time=True, cameras=lobby, clock_offsets={"b": 60.0})
+    (u_a, u_b) = ids.units
+    assert (u_a.camera_name, u_a.start_s, u_a.end_s) == ("lobby", 0.0, 0.9)
+    assert (u_b.start_s, u_b.end_s) == (60.0, 60.9)
+    with pytest.raises(InputError, match="cameras: no source is named 'c'"):
+        link_embeddings(sources, emb, 0.5, cameras={"c": "x"})
+    with pytest.raises(InputError, match="clock_offsets"):
+        link_embeddings(sources, emb, 0.5, clock_offsets={"a": float("nan")})
+    # a mapping names the sources: result folders are loaded and renamed to the keys
+    named = as_sources({"left": tmp_path / "a", "right": by_name["b"]})
+    assert [s.name for s in named] == ["left", "right"]
+    with pytest.raises(InputError, match="results_by_source"):
+        as_sources(["not a source"])

@@ -199,6 +199,14 @@ def test_same_time_keeps_one_camera_from_showing_an_identity_twice_at_once(clips
     assert simultaneous(by_free) >= 2  # the duplicated people are linked without the rule
     assert simultaneous(by_sync) == 0
     assert len(doc_sync["decisions"]) < len(doc_free["decisions"])
+    # c's clock moved 100 s on: the two files no longer overlap in time, and link as without the rule
+    later = tmp_path / "later"
+    proc = _track(["link", clips / "a", overlap_clip, "-o", later, "--no-report", "-q", "--same-time",
+                   "--camera", "tud", "tud", "--clock-offset", "0", "100"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    doc_later, _ = _units_by_id(later)
+    assert [s["clock_offset"] for s in doc_later["sources"]] == [0.0, 100.0]
+    assert doc_later["decisions"] == doc_free["decisions"]
 
 
 def test_camera_and_detections_counts_and_missing_sources_are_one_line_errors(clips, tmp_path):
@@ -206,6 +214,8 @@ def test_camera_and_detections_counts_and_missing_sources_are_one_line_errors(cl
         (["--camera", "x"], "--camera names 1 cameras for 2 sources"),
         (["--detections", "a.txt", "b.txt", "c.txt"], "--detections names 3 files for 2 sources"),
         (["--camera", "x", " "], "--camera"),
+        (["--clock-offset", "0"], "--clock-offset names 1 offsets for 2 sources"),
+        (["--clock-offset", "0", "nan"], "--clock-offset"),
     ]
     for extra, message in cases:
         proc = _track(["link", clips / "a", clips / "b", "-o", tmp_path / "o", *extra], tmp_path)
@@ -213,7 +223,7 @@ def test_camera_and_detections_counts_and_missing_sources_are_one_line_errors(cl
         assert proc.returncode == 2 and last.startswith("track link: error: ") and message in last, (extra, proc.stderr)
         assert "Traceback" not in proc.stderr
     missing = tmp_path / "gone.mp4"
-    proc = _track(["link", missing, clips / "a", "-o", tmp_path / "o"], tmp_path)
+    proc = _track(["link", clips / "a", missing, "-o", tmp_path / "o"], tmp_path)
     assert proc.returncode == 2 and f"SOURCE {missing}: no such video or results folder" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()  # nothing written on bad input
@@ -224,5 +234,5 @@ def test_help_documents_same_time_and_camera():
     assert proc.returncode == 0
     text = " ".join(proc.stdout.split())
     assert "one identity cannot be in two places of one camera at once but can be in two cameras" in text
-    assert "--camera NAME [NAME ...]" in text and "--same-time" in text
+    assert "--camera NAME [NAME ...]" in text and "--same-time" in text and "--clock-offset S [S ...]" in text
     assert "shots are linked like separate sources" in text

@@ -26,9 +26,10 @@ similarity is at least --threshold (default chosen by leave-one-video-out folds,
 and the joined identity is never twice in one picture of one source. Tracks of different
 sources may be one identity at the same time (overlapping cameras) or one after the other.
 
---same-time: the sources are synchronised cameras on one clock (each frame's time in the
-JSONL, seconds from the start of its video, or of the original video for a clip cut with
---start). Then one identity cannot be in two places of one camera at once but can be in two
+--same-time: the sources are synchronised cameras on one clock. A frame's time on it is its
+time in the JSONL (seconds from the start of its video; a clip cut with --start keeps its
+video's clock) plus its SOURCE's --clock-offset (default 0: every SOURCE starts at the same
+instant). Then one identity cannot be in two places of one camera at once but can be in two
 cameras: two tracks of one camera visible at one instant are kept apart even when they are in
 two files of that camera (--camera gives the camera of each SOURCE; by default every SOURCE is
 a camera of its own, and then --same-time changes nothing). Without --same-time the sources'
@@ -46,7 +47,8 @@ examples:
   track link cam1.mp4 cam2.mp4 -o out/linked
   track link edited_film.mp4 -o out/linked           (the shots of one video)
   track link out/clip1 out/clip2 -o out/linked --threshold 0.85
-  track link lobby_0900.mp4 lobby_0930.mp4 door.mp4 --same-time --camera lobby lobby door -o out/l"""
+  track link lobby_0900.mp4 lobby_0930.mp4 door.mp4 -o out/multi \
+      --same-time --camera lobby lobby door --clock-offset 0 1800 0"""
 
 LINK_SUMMARY_NAME = "link.json"
 LINK_SCHEMA = "identitrack.link/2"
@@ -69,6 +71,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--camera", nargs="+", default=None, metavar="NAME", dest="cameras",
                         help="the camera of each SOURCE, in order (- = a camera of its own, the default); "
                              "only --same-time reads it")
+    parser.add_argument("--clock-offset", nargs="+", type=float, default=None, metavar="S", dest="clock_offsets",
+                        help="seconds from the shared clock's 0 to each SOURCE's time 0, in order (default "
+                             "0 each); only --same-time reads it")
     parser.add_argument("--appearance", choices=("auto", "on", "off"), default="auto",
                         help="tracking of videos: use the appearance embedder (default auto)")
     parser.add_argument("--no-video", action="store_true", help="tracking of videos: no annotated video")
@@ -110,6 +115,12 @@ def _sources(args):
     if args.cameras is not None and len(args.cameras) != len(args.sources):
         raise InputError(f"--camera names {len(args.cameras)} cameras for {len(args.sources)} sources "
                          "(one per source in order; - for a camera of its own)", "cameras")
+    if args.clock_offsets is not None and len(args.clock_offsets) != len(args.sources):
+        raise InputError(f"--clock-offset names {len(args.clock_offsets)} offsets for {len(args.sources)} "
+                         "sources (one per source in order, seconds)", "clock_offsets")
+    for text in args.sources:  # every SOURCE is there before anything is tracked
+        if not Path(text).exists():
+            raise InputError(f"SOURCE {text}: no such video or results folder", "sources")
     out = []
     for i, text in enumerate(args.sources):
         path = Path(text)
@@ -134,10 +145,11 @@ def _sources(args):
 
 
 def _with_camera(args, i: int, sources):
-    """The sources loaded for SOURCE number ``i``, with its --camera."""
+    """The sources loaded for SOURCE number ``i``, with its --camera and --clock-offset."""
     camera = "" if args.cameras is None or args.cameras[i] == "-" else args.cameras[i]
+    offset = 0.0 if args.clock_offsets is None else float(args.clock_offsets[i])
     for s in sources:
-        s.camera = camera
+        s.camera, s.clock_offset = camera, offset
     return sources
 
 
@@ -195,14 +207,14 @@ def run(args) -> int:
 
 
 def link_document(identities, sources, threshold: float, same_time: bool) -> dict:
-    """``link.json``: the settings, every source (cuts, shots, camera), every local track
-    (source, local id, shot, camera, 1-based frames, seconds, global id) and every decision
+    """``link.json``: the settings, every source (cuts, shots, camera, clock offset), every local
+    track (source, local id, shot, camera, 1-based frames, seconds on the shared clock, global id) and every decision
     (the two tracks, their shots, the cosine similarity, the global id)."""
     shots = identities.shots()
     return {
         "schema": LINK_SCHEMA, "threshold": threshold, "same_time": bool(same_time),
         "sources": [{"name": s.name, "cuts": list(s.cuts), "shots": len(s.cuts) + 1,
-                     "camera": s.camera or s.name} for s in sources],
+                     "camera": s.camera or s.name, "clock_offset": s.clock_offset} for s in sources],
         "identities": len(identities.groups()), "tracks": len(identities.ids),
         "units": [{"source": u.source, "local_id": u.track_id, "shot": u.shot, "camera": u.camera_name,
                    "first_frame": u.first_frame, "last_frame": u.last_frame,

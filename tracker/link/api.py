@@ -52,16 +52,16 @@ def _times(source: ResultSource, rows) -> Tuple[float, float]:
     return float(t[0]), float(t[1])
 
 
-def source_units(source: ResultSource, camera: str = "") -> List[Unit]:
+def source_units(source: ResultSource, camera: str = "", clock_offset: float = 0.0) -> List[Unit]:
     """Every local track of ``source`` as a ``Unit``: its reported frames (1-based), its shot
     (``track_shot``), ``camera`` ("" = the source is a camera of its own) and its time span
-    (seconds, ``_times``)."""
+    (seconds, ``_times``, plus ``clock_offset``: where the source's 0 is on a shared clock)."""
     out = []
     for tid, rows in sorted(source.tracks.items()):
         if not len(rows.index):
             continue
         first, last = int(rows.index.min()) + 1, int(rows.index.max()) + 1
-        start_s, end_s = _times(source, rows)
+        start_s, end_s = (t + clock_offset for t in _times(source, rows))
         out.append(Unit(source.name, int(tid), first, last, track_shot(source, first), camera, start_s, end_s))
     return out
 
@@ -104,35 +104,53 @@ def check_names(sources: Sequence[ResultSource]) -> None:
         seen.add(s.name)
 
 
+def _known_names(sources: Sequence[ResultSource], mapping: Mapping, parameter: str) -> None:
+    names = {s.name for s in sources}
+    unknown = sorted(set(mapping) - names)
+    if unknown:
+        raise InputError(f"{parameter}: no source is named {', '.join(map(repr, unknown))} (sources: "
+                         f"{', '.join(sorted(names))})", parameter)
+
+
 def _cameras(sources: Sequence[ResultSource], cameras: Optional[Mapping[str, str]]) -> Dict[str, str]:
     """source name -> camera name: ``cameras``, else the source's own ``camera`` ("" = a camera
     of its own); names of no source are errors."""
     cameras = dict(cameras or {})
-    names = {s.name for s in sources}
-    unknown = sorted(set(cameras) - names)
-    if unknown:
-        raise InputError(f"cameras: no source is named {', '.join(map(repr, unknown))} (sources: "
-                         f"{', '.join(sorted(names))})", "cameras")
+    _known_names(sources, cameras, "cameras")
     for name, camera in cameras.items():
         if not isinstance(camera, str) or not camera.strip():
             raise InputError(f"cameras: source {name!r} has an empty camera name", "cameras")
     return {s.name: cameras.get(s.name, s.camera) for s in sources}
 
 
-def all_units(sources: Sequence[ResultSource], cameras: Optional[Mapping[str, str]] = None) -> List[Unit]:
+def _offsets(sources: Sequence[ResultSource], clock_offsets: Optional[Mapping[str, float]]) -> Dict[str, float]:
+    """source name -> seconds of its time 0 on the shared clock: ``clock_offsets``, else the
+    source's own ``clock_offset``; names of no source and non-finite values are errors."""
+    offsets = dict(clock_offsets or {})
+    _known_names(sources, offsets, "clock_offsets")
+    for name, value in offsets.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+            raise InputError(f"clock_offsets: source {name!r}: a finite number of seconds, got {value!r}",
+                             "clock_offsets")
+    return {s.name: float(offsets.get(s.name, s.clock_offset)) for s in sources}
+
+
+def all_units(sources: Sequence[ResultSource], cameras: Optional[Mapping[str, str]] = None,
+              clock_offsets: Optional[Mapping[str, float]] = None) -> List[Unit]:
     """The units of every source, in source then local id order (``source_units``)."""
     check_names(sources)
-    camera_of = _cameras(sources, cameras)
-    return [u for s in sources for u in source_units(s, camera_of[s.name])]
+    camera_of, offset_of = _cameras(sources, cameras), _offsets(sources, clock_offsets)
+    return [u for s in sources for u in source_units(s, camera_of[s.name], offset_of[s.name])]
 
 
 def link_embeddings(sources: Sequence[ResultSource], embeddings: Mapping[Tuple[str, int], np.ndarray],
                     threshold: float = DEFAULT_THRESHOLD, cameras: Optional[Mapping[str, str]] = None,
-                    same_time: bool = False) -> GlobalIdentities:
+                    same_time: bool = False,
+                    clock_offsets: Optional[Mapping[str, float]] = None) -> GlobalIdentities:
     """Global identities of every track of ``sources`` from precomputed track embeddings
     ((source name, local id) -> (D,) unit vector); tracks without one stay alone. ``cameras``,
-    ``same_time``: as for ``link``."""
-    units = all_units(sources, cameras)
+    ``same_time``, ``clock_offsets``: as for ``link``."""
+    units = all_units(sources, cameras, clock_offsets)
     return link_vectors(units, unit_vectors(units, embeddings), threshold, same_time)
 
 
@@ -188,7 +206,7 @@ def as_sources(results_by_source: ResultsBySource) -> List[ResultSource]:
 
 def link(results_by_source: ResultsBySource, threshold: float = DEFAULT_THRESHOLD, embed: Optional[Embed] = None,
          per_track: int = EMBEDDINGS_PER_TRACK, cameras: Optional[Mapping[str, str]] = None,
-         same_time: bool = False) -> GlobalIdentities:
+         same_time: bool = False, clock_offsets: Optional[Mapping[str, float]] = None) -> GlobalIdentities:
     """Global identities over the results of several sources.
 
     results_by_source: ``tracker.report.load_results`` sources (names must differ), or a mapping
@@ -201,10 +219,14 @@ def link(results_by_source: ResultsBySource, threshold: float = DEFAULT_THRESHOL
     cameras: source name -> camera name (default: each source's ``camera``, "" = a camera of
         its own); only ``same_time`` reads it.
     same_time: the sources are synchronised cameras on one clock (each frame's JSONL ``time``,
-        seconds): two tracks of one camera visible at one instant are then different
-        identities even in two sources; tracks of different cameras may still be one identity
-        at one instant. Without it the sources' clocks are unrelated and only tracks of one
-        source visible in one frame are kept apart.
+        seconds, plus its source's clock offset): two tracks of one camera visible at one
+        instant are then different identities even in two sources; tracks of different cameras
+        may still be one identity at one instant. Without it the sources' clocks are unrelated
+        and only tracks of one source visible in one frame are kept apart.
+    clock_offsets: source name -> seconds from the shared clock's 0 to the source's time 0
+        (default: each source's ``clock_offset``, 0.0: all sources start together; a video's
+        times are its position, a clip tracked with ``--start`` keeps its video's clock);
+        only ``same_time`` reads it.
 
     Every local track is a unit of its source and shot (``track_shot``: the tracker never
     continues a track across a cut); units of different sources or shots are joined from the
@@ -215,7 +237,9 @@ def link(results_by_source: ResultsBySource, threshold: float = DEFAULT_THRESHOL
     sources = as_sources(results_by_source)
     check_names(sources)
     _cameras(sources, cameras)
-    return link_embeddings(sources, embed_sources(sources, embed, per_track), threshold, cameras, same_time)
+    _offsets(sources, clock_offsets)
+    return link_embeddings(sources, embed_sources(sources, embed, per_track), threshold, cameras, same_time,
+                           clock_offsets)
 
 
 def write_linked(identities: GlobalIdentities, sources: Sequence[ResultSource],
