@@ -1,9 +1,12 @@
-"""``link(sources)``: global identities over results of several sources, and the linked results
-written to a folder (what ``track link`` runs after tracking).
+"""``link(results_by_source) -> GlobalIdentities``: global identities over the results of several
+sources, and the linked results written to a folder (what ``track link`` runs after tracking).
 
-A unit is one local track of one source; its score against a unit of another source is the
-cosine similarity of their mean appearance embeddings (``track_embeddings``); ``link_greedy``
-joins them under the co-existence rule and the open-set threshold ``DEFAULT_THRESHOLD``.
+A unit is one local track of one source and shot (``source_units``: frames, shot from the
+source's cuts, camera, seconds on the shared clock); its score against a unit of another
+source or shot is the cosine similarity of their mean appearance embeddings
+(``track_embeddings``); ``link_vectors`` joins them under the co-existence rules (with
+``same_time``: per camera on one clock) and the open-set threshold ``DEFAULT_THRESHOLD``.
+The rules are defined in ``tracker.link.greedy`` and docs/link.md.
 """
 from __future__ import annotations
 
