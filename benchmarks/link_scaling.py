@@ -172,7 +172,9 @@ def render(rows, threshold: float, seed: int, started: str, load: float) -> str:
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with other work: load "
         f"average {load:.1f} when it started; one BLAS thread).", "",
         __doc__.split("\n\n", 1)[1].split("Usage:")[0].strip(), "",
-        f"Threshold {threshold:g} (`DEFAULT_THRESHOLD`).", "",
+        f"Values: {IDENTITIES_PER_SOURCE} identities per source in the pool, DIM {DIM}, NOISE {NOISE}, "
+        f"DURATION_S {DURATION_S:g} at FPS {FPS:g}, SPAN_S {SPAN_S}, SOURCES_PER_CAMERA {SOURCES_PER_CAMERA}, "
+        f"REPEATS {REPEATS}, DENSE_MAX_UNITS {DENSE_MAX_UNITS}; threshold {threshold:g} (`DEFAULT_THRESHOLD`).", "",
         "| sources x tracklets | units | same_time | linking s (fast) | of which candidate pairs s | "
         "candidate pairs | links | identities (drawn) | pair precision / recall | straightforward s | "
         "identical groups |",
