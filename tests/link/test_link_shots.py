@@ -108,7 +108,8 @@ def test_the_cuts_are_found_and_every_track_is_in_one_shot(montage):
     summary = json.loads((out / "montage.summary.json").read_text())
     assert summary["shot_cuts"]["cuts"] == CUTS
     doc = json.loads((out / "link.json").read_text())
-    assert doc["sources"] == [{"name": "montage", "cuts": CUTS, "shots": 3, "camera": "montage"}]
+    assert doc["sources"] == [{"name": "montage", "cuts": CUTS, "shots": 3, "camera": "montage",
+                              "clock_offset": 0.0}]
     for u in doc["units"]:  # a track lies in the shot its frames say
         shot = sum(c <= u["first_frame"] for c in CUTS)
         assert u["shot"] == shot and sum(c <= u["last_frame"] for c in CUTS) == shot

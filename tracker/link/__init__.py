@@ -8,7 +8,7 @@
   co-exist in one source are different identities (with ``same_time``: units of one camera
   seen at one instant too), an open-set threshold keeps one-off identities alone;
   ``link_vectors`` is the same from (U, D) embeddings without the (U, U) matrix (10 sources x
-  1,000 tracks in about a second);
+  1,000 tracks in 2-3 s on one core, docs/link.md);
 - ``appearance.track_embeddings``: the mean appearance embedding of every track of a results
   folder, recomputed from the source video (embeddings are not in the JSONL).
 

@@ -19,7 +19,7 @@ The co-existence check is an interval set per identity: for each source (frames)
 construction, so one ``bisect`` per unit tells whether a new unit overlaps one of them, and the
 smaller identity's spans are merged into the larger one's (union by size). Pairs come from the
 scores above the threshold only (``candidate_pairs``: blockwise over embeddings, never the
-whole (U, U) matrix), so 10 sources x 1,000 tracks link in about a second
+whole (U, U) matrix), so 10 sources x 1,000 tracks link in 2-3 s on one core
 (benchmarks/link_scaling.py, docs/link.md).
 """
 from __future__ import annotations
