@@ -146,3 +146,93 @@ def test_bad_inputs_exit_2_naming_the_path_or_flag(clips, tmp_path):
     assert proc.returncode == 2 and "--detections" in proc.stderr
     proc = _track(["link", clips / "a", clips / "b", "-o", tmp_path / "o", "--threshold", "3"], tmp_path)
     assert proc.returncode == 2 and "--threshold" in proc.stderr
+
+
+#: a third clip of TUD-Stadtmitte overlapping clip a in time (frames 30-60 are in both)
+OVERLAP = (30, 90)
+
+
+@pytest.fixture(scope="module")
+def overlap_clip(shared_data, clips):
+    video = shared_data.require(shared_data.video / f"{SEQ}.mp4")
+    det = shared_data.mot / SEQ / "det" / "det.txt"
+    proc = _track([video, "--start", OVERLAP[0], "--end", OVERLAP[1], "--detections", det, "--no-video",
+                   "--appearance", "off", "-q", "-o", clips / "c"], clips)
+    assert proc.returncode == 0, proc.stderr
+    return clips / "c"
+
+
+def _units_by_id(out: Path) -> dict:
+    doc = json.loads((out / "link.json").read_text())
+    by_id = {}
+    for u in doc["units"]:
+        by_id.setdefault(u["global_id"], []).append(u)
+    return doc, by_id
+
+
+def test_same_time_keeps_one_camera_from_showing_an_identity_twice_at_once(clips, overlap_clip, tmp_path):
+    """Clips a (frames 1-60) and c (31-90) of one camera share 1.2 s of the video's clock: the
+    people of frames 31-60 are in both files at the same instants. Unrelated clocks (default):
+    they are linked (the same person, same appearance); --same-time --camera tud tud: the same
+    camera cannot show one identity twice at one instant, so no identity holds a track of a and
+    one of c that overlap in time; tracks that follow each other may still be linked."""
+    free, synced = tmp_path / "free", tmp_path / "synced"
+    proc = _track(["link", clips / "a", overlap_clip, "-o", free, "--no-report", "-q"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = _track(["link", clips / "a", overlap_clip, "-o", synced, "--no-report", "-q", "--same-time",
+                   "--camera", "tud", "tud"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "same time" in proc.stdout
+
+    def simultaneous(by_id) -> int:
+        """identities holding two tracks of different files overlapping in time"""
+        return sum(any(u["source"] != v["source"] and u["start_s"] <= v["end_s"] and v["start_s"] <= u["end_s"]
+                       for u in members for v in members) for members in by_id.values())
+
+    doc_free, by_free = _units_by_id(free)
+    doc_sync, by_sync = _units_by_id(synced)
+    assert doc_sync["same_time"] is True and {s["camera"] for s in doc_sync["sources"]} == {"tud"}
+    assert doc_free["same_time"] is False and len({s["camera"] for s in doc_free["sources"]}) == 2
+    assert {u["camera"] for u in doc_sync["units"]} == {"tud"}
+    # clips cut with --start keep the video's clock: c's first frame is at 30 / 25 fps = 1.2 s
+    assert min(u["start_s"] for u in doc_sync["units"] if u["source"].startswith("c-")) >= 1.2
+    assert simultaneous(by_free) >= 2  # the duplicated people are linked without the rule
+    assert simultaneous(by_sync) == 0
+    assert len(doc_sync["decisions"]) < len(doc_free["decisions"])
+    # c's clock moved 100 s on: the two files no longer overlap in time, and link as without the rule
+    later = tmp_path / "later"
+    proc = _track(["link", clips / "a", overlap_clip, "-o", later, "--no-report", "-q", "--same-time",
+                   "--camera", "tud", "tud", "--clock-offset", "0", "100"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    doc_later, _ = _units_by_id(later)
+    assert [s["clock_offset"] for s in doc_later["sources"]] == [0.0, 100.0]
+    assert doc_later["decisions"] == doc_free["decisions"]
+
+
+def test_camera_and_detections_counts_and_missing_sources_are_one_line_errors(clips, tmp_path):
+    cases = [
+        (["--camera", "x"], "--camera names 1 cameras for 2 sources"),
+        (["--detections", "a.txt", "b.txt", "c.txt"], "--detections names 3 files for 2 sources"),
+        (["--camera", "x", " "], "--camera"),
+        (["--clock-offset", "0"], "--clock-offset names 1 offsets for 2 sources"),
+        (["--clock-offset", "0", "nan"], "--clock-offset"),
+    ]
+    for extra, message in cases:
+        proc = _track(["link", clips / "a", clips / "b", "-o", tmp_path / "o", *extra], tmp_path)
+        last = proc.stderr.strip().splitlines()[-1]  # argparse's own errors come after the usage
+        assert proc.returncode == 2 and last.startswith("track link: error: ") and message in last, (extra, proc.stderr)
+        assert "Traceback" not in proc.stderr
+    missing = tmp_path / "gone.mp4"
+    proc = _track(["link", clips / "a", missing, "-o", tmp_path / "o"], tmp_path)
+    assert proc.returncode == 2 and f"SOURCE {missing}: no such video or results folder" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()  # nothing written on bad input
+
+
+def test_help_documents_same_time_and_camera():
+    proc = _track(["link", "--help"], REPO)
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    assert "one identity cannot be in two places of one camera at once but can be in two cameras" in text
+    assert "--camera NAME [NAME ...]" in text and "--same-time" in text and "--clock-offset S [S ...]" in text
+    assert "shots are linked like separate sources" in text

@@ -14,17 +14,21 @@ Key = Tuple[str, int]
 
 @dataclass(frozen=True)
 class GlobalIdentities:
-    """``ids``: (source name, local track id) -> global id (positive ints, 1, 2, ... in order of
-    first appearance over the sources as given); ``decisions``: per joined pair of units, the
-    score that joined them (for the summary)."""
+    """``ids``: (source name, local track id) -> global id (positive ints 1, 2, ..., numbered by
+    each identity's smallest key: source name, then local id); ``decisions``: per joined pair of
+    units, ``{"a": [source, id], "b": [source, id], "score": s}`` in the order they were joined
+    (for the summary); ``units``: the linked ``tracker.link.Unit``s (spans, shot, camera) when
+    known, else empty."""
 
     ids: Mapping[Key, int]
     decisions: Tuple[dict, ...] = field(default_factory=tuple)
+    units: Tuple = field(default_factory=tuple)
 
     @classmethod
-    def from_groups(cls, groups: Iterable[Sequence[Key]], decisions: Sequence[dict] = ()) -> "GlobalIdentities":
+    def from_groups(cls, groups: Iterable[Sequence[Key]], decisions: Sequence[dict] = (),
+                    units: Sequence = ()) -> "GlobalIdentities":
         """Each group of units is one identity; ids are numbered by the groups' smallest unit
-        (source order as given inside the keys' sort, then local id)."""
+        (source name, then local id). ``units``: the ``Unit``s linked (kept for their shots)."""
         ordered = sorted((sorted(g) for g in groups if len(g)), key=lambda g: g[0])
         ids: Dict[Key, int] = {}
         for number, group in enumerate(ordered, 1):
@@ -32,7 +36,11 @@ class GlobalIdentities:
                 if key in ids:
                     raise InputError(f"groups: unit {key} is in two identities", "groups")
                 ids[key] = number
-        return cls(ids, tuple(decisions))
+        return cls(ids, tuple(decisions), tuple(units))
+
+    def shots(self) -> Dict[Key, int]:
+        """(source, local id) -> the 0-based shot of the source the track is in (units known)."""
+        return {u.key: int(u.shot) for u in self.units}
 
     def global_id(self, source: str, track_id: int) -> int:
         try:

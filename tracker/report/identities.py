@@ -12,7 +12,7 @@ results whose ids are already global (``track link``), one id is one identity ev
                   "video": "/path/clip.mp4" | null, "annotated_video": "clip.mp4" | null,
                   "fps": 25.0, "frames": 750, "cuts": [312]}],
      "identities": [{"id": 1, "frames": 120, "seconds": 4.8,
-                     "appearances": [{"source": "clip", "track_ids": [3],
+                     "appearances": [{"source": "clip", "track_ids": [3], "shots": [0],
                                       "spans": [{"first_frame": 10, "last_frame": 130,
                                                  "start_s": 0.36, "end_s": 5.16, "frames": 120}],
                                       "frames": 120}],
@@ -21,7 +21,10 @@ results whose ids are already global (``track link``), one id is one identity ev
                      "link": null}]}                              # track link: its decision
 
 Frames are 1-based MOT frame numbers, times the source's seconds; a span is a run of frames in
-which the identity is reported with no absence longer than ``SPAN_GAP_S``.
+which the identity is reported with no absence longer than ``SPAN_GAP_S``; ``shots``: the
+0-based shots of the source (split by its ``cuts``) the appearance is in. ``track link`` adds
+to each appearance ``local_tracks``: ``[{"local_id", "shot", "first_frame", "last_frame"}]``,
+the source's own tracks it joined.
 """
 from __future__ import annotations
 
@@ -61,13 +64,14 @@ class SourceAppearance:
     source: str
     track_ids: List[int]
     spans: List[Span]
+    shots: List[int] = field(default_factory=list)
 
     @property
     def frames(self) -> int:
         return sum(s.frames for s in self.spans)
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "track_ids": list(self.track_ids),
+        return {"source": self.source, "track_ids": list(self.track_ids), "shots": list(self.shots),
                 "spans": [s.to_dict() for s in self.spans], "frames": self.frames}
 
 
@@ -112,8 +116,10 @@ def _appearance(source: ResultSource, track_ids: Sequence[int]) -> SourceAppeara
     index = np.concatenate([r.index for r in rows])
     time = np.concatenate([r.time for r in rows])
     order = np.argsort(index, kind="stable")
+    shots = np.unique(np.searchsorted(np.sort(np.asarray(source.cuts, np.int64)), index + 1, side="right"))
     return SourceAppearance(source.name, sorted(int(k) for k in track_ids), spans_of(index[order], time[order],
-                                                                                     source.fps))
+                                                                                     source.fps),
+                            [int(k) for k in shots])
 
 
 def build_identities(sources: Sequence[ResultSource], global_ids: bool = False) -> List[Identity]:

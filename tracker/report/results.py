@@ -32,7 +32,10 @@ class TrackRows:
 @dataclass
 class ResultSource:
     """One source's results: ``name`` (the stem), the files, its summary, its tracks by local
-    id, the cut frames (MOT numbers) and the number of frames in the JSONL."""
+    id, the cut frames (MOT numbers) and the number of frames in the JSONL; ``camera``: the
+    camera that filmed it when told (``track link --camera``; "" = a camera of its own);
+    ``clock_offset``: seconds from the shared clock's 0 to the source's time 0 (``track link
+    --clock-offset``; only ``same_time`` linking reads both)."""
 
     name: str
     jsonl: Path
@@ -45,6 +48,8 @@ class ResultSource:
     fps: float = 0.0
     cuts: List[int] = field(default_factory=list)
     indices: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # every JSONL line's index
+    camera: str = ""
+    clock_offset: float = 0.0
 
     @property
     def source_video(self) -> Optional[Path]:
