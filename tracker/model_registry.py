@@ -88,7 +88,11 @@ DETECTOR = ModelKind("detector", "detector", {"default": "ssdlite_mobilenet_v2_p
                      metadata_file="metadata.json")
 EMBEDDER = ModelKind("embedder", "embedder", {"default": "embedder.pt", "holdout": "embedder_holdout478.pt"},
                      "identitrack-embedder/1")
-ASSOCIATOR = ModelKind("associator", "associator", {"default": "associator.npz"}, "identitrack-associator/1")
+#: "default": trained on the development gt; "selfsupervised": trained on the unlabeled clips
+#: without identity labels (docs/associator_ssl.md)
+ASSOCIATOR = ModelKind("associator", "associator", {"default": "associator.npz",
+                                                    "selfsupervised": "selfsupervised.npz"},
+                       "identitrack-associator/1")
 MODEL_KINDS: Dict[str, ModelKind] = {kind.name: kind for kind in (DETECTOR, EMBEDDER, ASSOCIATOR)}
 
 

@@ -340,3 +340,35 @@ def test_pair_costs_say_dense_or_sparse_and_assign_the_same():
         assert list(unmatched_tracks) == [] and list(unmatched_dets) == [2]
     cost, ceiling = dense  # unpacks as (costs, max_cost)
     assert ceiling == 0.9 and cost.shape == (2, 3)
+
+
+def test_shipped_self_supervised_weights_load_offline_and_match_the_training_network():
+    """The self-supervised model (no identity labels): its metadata lists every training file
+    with its licence class, it is selected by name, and numpy inference gives the torch
+    network's outputs within 1e-5."""
+    torch = pytest.importorskip("torch")
+    import json
+
+    from tracker.association.learned import LearnedAssociator
+    from tracker.association.transformer import AssociatorNetwork
+    from tracker.training.associator import collate
+    from tracker.training.associator_data import Problem
+    from tracker.training.associator_model import load_network
+
+    path = shipped_weights_path("selfsupervised")
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert all(f["labels"] == "none" and f["licence_class"] for f in meta["training_files"])
+    assert len(meta["training_files"]) >= 40 and meta["heldout_metrics"] and meta["command"]
+    assert isinstance(make_associator(TrackerConfig(), "selfsupervised"), LearnedAssociator)
+    tracks = [walking_track(3), walking_track(9, x0=300), walking_track(1, x0=500)]
+    det = np.array([[110, 50, 150, 150], [400, 60, 440, 160], [0, 0, 10, 10], [500, 50, 540, 150]], float)
+    tok = build_tokens(tracks, det, np.array([0.9, 0.6, 0.3, 0.8]), Stage.FIRST, 1.0, (640, 480))
+    problem = Problem(tok.history, tok.history_mask, tok.track_globals, tok.det_tokens, tok.pairs,
+                      np.array([1, 2, 3]), np.array([1, 2, -1, 3]))
+    arrays = collate([problem])
+    with torch.no_grad():
+        want = [x[0].numpy() for x in load_network(path)(*[torch.from_numpy(a) for a in arrays[:7]])]
+    params, net_config, _ = load_weights(path)
+    got = AssociatorNetwork(params, net_config)(tok)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)

@@ -209,3 +209,4 @@ def test_train_associator_self_supervised_then_gt_writes_weights_that_load_offli
     run = track_mot_sequence(root / "TUD-Campus", TrackerConfig(associator="transformer"),
                              tracker_factory=lambda c: Tracker(c, associator=TransformerAssociator.from_file(c, out)))
     assert run.rows
+
