@@ -54,7 +54,7 @@ def scene():
 
 # ---------------------------------------------------------------------------- the pair scorer
 def test_scorer_is_validated():
-    assert OfflineConfig().scorer == "hand"
+    assert OfflineConfig().scorer == "learned"  # the default by held-out evidence (docs/offline.md)
     with pytest.raises(ValueError, match="scorer must be one of hand, learned"):
         OfflineConfig(scorer="magic")
     with pytest.raises(ValueError, match="scorer_weights"):
@@ -112,6 +112,60 @@ def test_learned_scorer_keeps_the_hard_rules():
         ids = f.tracks.track_ids.tolist()
         assert len(ids) == len(set(ids)), f.frame_index
     assert out.stats.links == 0, out.stats
+
+
+def test_the_shipped_scorer_adds_the_hand_appearance_term_it_was_not_trained_on():
+    """Trained on MOT files (no embeddings): with embeddings the network sees what it saw in
+    training and the hand-built appearance likelihood ratio is added."""
+    from tracker.offline.learned import learned_log_odds
+    from tracker.offline.scoring import TrackletTable, appearance_log_lr
+    from tracker.offline.tracklets import TrackletBuilder
+
+    assert not load_scorer().appearance_trained
+    rows = walker(1, 1, 20, 100.0, 2.0) + walker(2, 26, 50, 150.0, 2.0)
+    frames = frames_from_rows(sorted(rows, key=lambda r: (r[0], r[1])), 50, FPS)
+    tables = []
+    for emb in (None, np.array([1.0, 0.0])):
+        builder = TrackletBuilder(OfflineConfig())
+        for f in frames:
+            builder.add(f.tracks, f.timestamp, None if emb is None else np.tile(emb, (len(f.tracks), 1)))
+        tables.append(TrackletTable.from_tracklets(builder.finish()))
+    a, b = np.array([0]), np.array([1])
+    plain, ok = learned_log_odds(tables[0], a, b, OfflineConfig())
+    seen, _ = learned_log_odds(tables[1], a, b, OfflineConfig())
+    term = appearance_log_lr(tables[1], a, b, OfflineConfig())
+    assert ok[0] and term[0] > 0  # cosine 1: evidence for one identity
+    assert np.allclose(seen, plain + term)
+
+
+def test_learned_scorer_ranks_the_straight_continuation_of_a_crossing_first():
+    """Two people crossing, both hidden 0.6 s at the crossing: the hand-built scorer gives the
+    straight continuations and the swaps the same log-odds (its prediction averages the two
+    velocities); the learned one prefers the straight continuations."""
+    from tracker.offline.learned import learned_log_odds
+    from tracker.offline.scoring import TrackletTable, candidate_pairs, pair_log_odds
+    from tracker.offline.tracklets import TrackletBuilder
+
+    rows = []
+    for f in range(1, 32):
+        t = (f - 1) / FPS
+        if 1.25 <= t <= 1.75:
+            continue
+        ida, idb = (1, 2) if t < 1.5 else (3, 4)
+        rows += [(f, ida, (100 + 100 * t, 100.0, 40.0, 100.0), 0.9), (f, idb, (400 - 100 * t, 104.0, 40.0, 100.0), 0.9)]
+    frames = frames_from_rows(rows, 31, FPS)
+    builder = TrackletBuilder(OfflineConfig())
+    for f in frames:
+        builder.add(f.tracks, f.timestamp)
+    table = TrackletTable.from_tracklets(builder.finish())
+    a, b = candidate_pairs(table, OfflineConfig())
+    hand, _ = pair_log_odds(table, a, b, OfflineConfig())
+    learned, ok = learned_log_odds(table, a, b, OfflineConfig())
+    straight = table.start_centre[b, 0] - table.end_centre[a, 0]
+    straight = np.sign(straight) == np.sign(table.end_velocity[a, 0])
+    assert ok.all() and straight.sum() == 2 and len(a) == 4
+    assert np.ptp(hand) < 0.01  # y differs by 4 px: 0.005 apart
+    assert learned[straight].min() > learned[~straight].max() + 1.0
 
 
 def test_learned_scorer_never_merges_coexisting_rows_on_a_real_sequence(shared_data):

@@ -5,15 +5,18 @@ Features (``pair_features``, (P, F) float64, ``FEATURES`` names the columns): th
 motion residual of the velocity-extrapolated position and the straight-line displacement (box
 heights), the displacement's x and y (heights), the log height ratio, the speeds at A's end and
 B's start and their difference (heights/s), both tracklets' durations (log s), the hand-built
-scorer's log-odds (``scoring.pair_log_odds``, clipped), the cosine of the two tracklets'
-aggregated embeddings and whether both have one. All in the coordinates the tracklets were
+scorer's log-odds without its appearance term (``scoring.pair_log_odds``, clipped), the cosine
+of the two tracklets' aggregated embeddings and whether both have one. All in the coordinates the tracklets were
 built in (scene coordinates under camera motion, ``stage.CameraPath``).
 
 Network: standardise with the training mean/std, ``HIDDEN`` ReLU layers, one logit; the
 calibrated log-odds are ``platt_a * logit + platt_b`` (Platt scaling fitted on held-out
 self-supervised pairs, ``tracker.training.offline_scorer``). The hard rules of the hand scorer
 (class, shot, order in time, gap, reach, size ratio) stay: the learned scorer only replaces the
-log-odds of pairs that pass them.
+log-odds of pairs that pass them. A model trained without embeddings (``appearance_trained``
+False: the shipped one, trained on MOT files) scores every pair with the appearance columns at 0
+and gets the hand-built appearance term (``scoring.appearance_log_lr``) added where both
+tracklets carry embeddings, so that it never reads inputs it was not trained on.
 
 Weights: an ``.npz`` (``OFFLINE_SCORER`` format) with ``mean``, ``std``, ``w0, b0, w1, b1,
 ...``, ``platt`` (2,) and ``features`` (the column names it was trained on); its metadata
@@ -30,7 +33,7 @@ import numpy as np
 from tracker.errors import InputError
 from tracker.model_registry import OFFLINE_SCORER
 from tracker.offline.config import OfflineConfig
-from tracker.offline.scoring import TrackletTable, pair_log_odds
+from tracker.offline.scoring import TrackletTable, appearance_log_lr, pair_log_odds
 
 #: the feature columns, in order
 FEATURES = ("gap_s", "residual_h", "distance_h", "dx_h", "dy_h", "log_size_ratio", "speed_a_h", "speed_b_h",
@@ -44,9 +47,12 @@ MIN_DURATION_S = 0.04
 HIDDEN = (32, 32)
 
 
-def pair_features(table: TrackletTable, a: np.ndarray, b: np.ndarray, config: OfflineConfig) -> np.ndarray:
+def pair_features(table: TrackletTable, a: np.ndarray, b: np.ndarray, config: OfflineConfig,
+                  with_appearance: bool = True) -> np.ndarray:
     """(P, len(FEATURES)) features of the pairs (``a[k]`` earlier, ``b[k]`` later); see the
-    module docstring for the units."""
+    module docstring for the units. ``hand_log_odds`` is the hand-built scorer's motion and size
+    evidence (its appearance term left out); with_appearance False: the appearance columns are 0
+    (as for tracklets without embeddings)."""
     a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
     gap = np.maximum(table.start_time[b] - table.end_time[a], 0.0)
     h = np.sqrt(table.end_height[a] * table.start_height[b])
@@ -61,10 +67,10 @@ def pair_features(table: TrackletTable, a: np.ndarray, b: np.ndarray, config: Of
     change = np.linalg.norm(table.end_velocity[a] - table.start_velocity[b], axis=1) / h
     duration_a = np.log(np.maximum(table.end_time[a] - table.start_time[a], MIN_DURATION_S))
     duration_b = np.log(np.maximum(table.end_time[b] - table.start_time[b], MIN_DURATION_S))
-    hand, _ = pair_log_odds(table, a, b, config)
+    hand = pair_log_odds(table, a, b, config)[0] - appearance_log_lr(table, a, b, config)  # motion and size
     cosine = np.zeros(len(a))
     both = np.zeros(len(a))
-    if table.appearance is not None:
+    if with_appearance and table.appearance is not None:
         has = table.has_appearance[a] & table.has_appearance[b]
         cosine = np.where(has, np.einsum("ij,ij->i", table.appearance[a], table.appearance[b]), 0.0)
         both = has.astype(np.float64)
@@ -80,10 +86,11 @@ class PairScorer:
     def __init__(self, params: Dict[str, np.ndarray]):
         self.mean = np.asarray(params["mean"], np.float64)
         self.std = np.asarray(params["std"], np.float64)
-        layers = sum(1 for k in params if k.startswith("w"))
+        layers = sum(1 for k in params if k[0] == "w" and k[1:].isdigit())
         self.weights = [(np.asarray(params[f"w{i}"], np.float64), np.asarray(params[f"b{i}"], np.float64))
                         for i in range(layers)]
         self.platt = np.asarray(params["platt"], np.float64)
+        self.appearance_trained = bool(params.get("appearance_trained", False))
 
     def logits(self, features: np.ndarray) -> np.ndarray:
         """(P,) uncalibrated logits of (P, F) features."""
@@ -133,4 +140,8 @@ def learned_log_odds(table: TrackletTable, a: np.ndarray, b: np.ndarray, config:
     _, feasible = pair_log_odds(table, a, b, config)
     if len(a) == 0:
         return np.zeros(0), feasible
-    return load_scorer(scorer_path(config)).log_odds(pair_features(table, a, b, config)), feasible
+    scorer = load_scorer(scorer_path(config))
+    if scorer.appearance_trained:
+        return scorer.log_odds(pair_features(table, a, b, config)), feasible
+    log_odds = scorer.log_odds(pair_features(table, a, b, config, with_appearance=False))
+    return log_odds + appearance_log_lr(table, a, b, config), feasible

@@ -274,6 +274,7 @@ def train_scorer(pairs: PairSet, settings: ScorerTraining = ScorerTraining()) ->
     raw = PairScorer(params).logits(pairs.features[calib])
     platt = fit_platt(raw, pairs.labels[calib])
     params["platt"] = platt
+    params["appearance_trained"] = np.asarray(bool(pairs.features[:, FEATURES.index("has_appearance")].any()))
     cal_logits = platt[0] * raw + platt[1]
     report = {"pairs": len(pairs.labels), "positives": pairs.positives, "negatives": pairs.negatives,
               "train_pairs": int((~calib).sum()), "calibration_pairs": int(calib.sum()),
