@@ -1,8 +1,9 @@
 """The shipped models: where each kind lives, how a weights file is written and read back.
 
-Three kinds ship inside the package (``tracker/models/<folder>/``, package data, no network):
+Five kinds ship inside the package (``tracker/models/<folder>/``, package data, no network):
 the embedded detector (a third-party ONNX file with its licence and provenance), the appearance
-embedder and the Transformer associator (trained here). ``MODEL_KINDS`` names them; each
+embedder, the Transformer associator, and the offline stage's pair scorer and appearance
+aggregator (trained here). ``MODEL_KINDS`` names them; each
 ``ModelKind`` knows its shipped files, the format tag our weights files carry, and its metadata
 record (a ``.json`` beside the weights).
 
@@ -89,11 +90,16 @@ DETECTOR = ModelKind("detector", "detector", {"default": "ssdlite_mobilenet_v2_p
 EMBEDDER = ModelKind("embedder", "embedder", {"default": "embedder.pt", "holdout": "embedder_holdout478.pt"},
                      "identitrack-embedder/1")
 #: "default": trained on the development gt; "selfsupervised": trained on the unlabeled clips
-#: without identity labels (docs/associator_ssl.md)
+#: without identity labels (docs/ablation.md, benchmarks/associator_ssl.py)
 ASSOCIATOR = ModelKind("associator", "associator", {"default": "associator.npz",
                                                     "selfsupervised": "selfsupervised.npz"},
                        "identitrack-associator/1")
-MODEL_KINDS: Dict[str, ModelKind] = {kind.name: kind for kind in (DETECTOR, EMBEDDER, ASSOCIATOR)}
+OFFLINE_SCORER = ModelKind("offline pair scorer", "offline", {"default": "pair_scorer.npz"},
+                           "identitrack-offline-scorer/1")
+OFFLINE_AGGREGATOR = ModelKind("offline aggregator", "offline", {"default": "aggregator.npz"},
+                               "identitrack-offline-aggregator/1")
+MODEL_KINDS: Dict[str, ModelKind] = {kind.name: kind for kind in (DETECTOR, EMBEDDER, ASSOCIATOR, OFFLINE_SCORER,
+                                                                   OFFLINE_AGGREGATOR)}
 
 
 def write_weights(path, write: Callable[[Path], None], metadata: dict, temporary_suffix: str = ".tmp") -> Path:

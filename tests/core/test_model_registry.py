@@ -11,7 +11,7 @@ from tracker.model_registry import ASSOCIATOR, DETECTOR, EMBEDDER, MODEL_KINDS, 
 
 
 def test_every_shipped_model_is_there_with_its_metadata():
-    assert set(MODEL_KINDS) == {"detector", "embedder", "associator"}
+    assert set(MODEL_KINDS) == {"detector", "embedder", "associator", "offline pair scorer", "offline aggregator"}
     for kind in MODEL_KINDS.values():
         for name in kind.shipped:
             path = kind.shipped_path(name)

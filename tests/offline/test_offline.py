@@ -78,15 +78,17 @@ def _id_of(frames, gt_ids, person: int, mot_frame: int):
     return None
 
 
-@pytest.mark.parametrize("person", [1, 9])
-def test_a_person_gone_for_3_seconds_gets_one_id_where_online_gave_two(shared_data, person):
+# the learned scorer (the default) links person 1 but not person 9 (its calibrated probability
+# stays below the 0.9 threshold for that 3 s gap, docs/offline.md); the hand-built one links both
+@pytest.mark.parametrize("person, scorer", [(1, "hand"), (9, "hand"), (1, "learned")])
+def test_a_person_gone_for_3_seconds_gets_one_id_where_online_gave_two(shared_data, person, scorer):
     seq = shared_data.require(shared_data.mot / "PETS09-S2L1")
     frames, gt_ids, gap_first, gap_last = _exit_and_return(seq, person, offset=100, gap_s=3.0)
     before, after = gap_first - 1, gap_last + 3  # the online core confirms a new track after a few hits
     online_before, online_after = _id_of(frames, gt_ids, person, before), _id_of(frames, gt_ids, person, after)
     assert online_before is not None and online_after is not None
     assert online_before != online_after  # 3 s > the core's 2 s lost horizon: a new ID
-    linked = link_frames(frames, OfflineConfig()).frames
+    linked = link_frames(frames, OfflineConfig(scorer=scorer)).frames
     assert _id_of(linked, gt_ids, person, before) == _id_of(linked, gt_ids, person, after)
     for f in linked:  # property: an identity never has two boxes in one frame
         assert len(set(f.tracks.track_ids.tolist())) == len(f.tracks)
@@ -117,7 +119,9 @@ def test_the_same_scene_with_a_plausible_position_is_linked():
 
 def test_two_people_crossing_keep_their_ids():
     """A walks right, B walks left; both are lost for 0.5 s around the crossing and reappear
-    on their own side of it: the straight continuation wins over the swap."""
+    on their own side of it: the straight continuation wins over the swap (the hand-built
+    scorer; the learned one ranks the straight continuation first too but links neither at the
+    default threshold: tests/offline/test_learned.py)."""
     def a(t):
         return box_at(100 + 100 * t)
 
@@ -132,7 +136,7 @@ def test_two_people_crossing_keep_their_ids():
         else:
             ida, idb = (1, 2) if t < 1.5 else (3, 4)
             per_frame.append([(ida, a(t)), (idb, b(t))])
-    out = link_frames(frames_of(per_frame), OfflineConfig()).frames
+    out = link_frames(frames_of(per_frame), OfflineConfig(scorer="hand")).frames
     first, last = out[0].tracks, out[-1].tracks
     assert first.xyxy[first.track_ids == 1][0][0] < first.xyxy[first.track_ids == 2][0][0]
     x_of = {int(t): float(b_[0]) for t, b_ in zip(last.track_ids, last.xyxy)}

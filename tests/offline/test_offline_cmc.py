@@ -45,7 +45,7 @@ def test_a_turning_pan_during_the_gap_is_compensated():
     offsets = pan_offsets(n)
     visible = np.ones(n, bool)
     visible[12:28] = False  # 1.6 s unseen, the pan turns at frame 20
-    cfg = OfflineConfig(max_fill_s=2.0)
+    cfg = OfflineConfig(max_fill_s=2.0, scorer="hand")  # the scene coordinates, with the scorer that links here
     with_cmc = link_frames(frames_with(visible, offsets, camera=True), cfg)
     ids = {int(i) for f in with_cmc.frames for i in f.tracks.track_ids}
     assert ids == {1} and with_cmc.stats.links == 1
@@ -90,8 +90,10 @@ def test_motion_never_links_across_a_shot_cut():
             out.append(TrackedFrame(i, i / FPS, tracks))
         return out
 
-    linked = link_frames(frames(None))
+    hand = OfflineConfig(scorer="hand")  # links the still box within a shot (the learned one: p = 0.78 < 0.9)
+    linked = link_frames(frames(None), hand)
     assert {int(i) for f in linked.frames for i in f.tracks.track_ids} == {1}
-    cut = link_frames(frames(12))
-    assert {int(i) for f in cut.frames for i in f.tracks.track_ids} == {1, 2}
+    for cfg in (hand, OfflineConfig(scorer="learned", threshold=0.05)):
+        cut = link_frames(frames(12), cfg)
+        assert {int(i) for f in cut.frames for i in f.tracks.track_ids} == {1, 2}
     assert [f.tracks.shot for f in cut.frames[11:14]] == [0, 1, 1] and cut.frames[12].tracks.cut

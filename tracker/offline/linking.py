@@ -18,6 +18,7 @@ import numpy as np
 
 from tracker.assignment import sparse_linear_assignment
 from tracker.offline.config import OfflineConfig
+from tracker.offline.learned import learned_log_odds
 from tracker.offline.scoring import TrackletTable, candidate_pairs, pair_log_odds
 from tracker.offline.tracklets import Tracklet
 
@@ -49,7 +50,8 @@ def link(tracklets: List[Tracklet], config: OfflineConfig) -> Links:
     a, b = candidate_pairs(table, config)
     candidates = len(a)
     if candidates:
-        log_odds, feasible = pair_log_odds(table, a, b, config)
+        score = learned_log_odds if config.scorer == "learned" else pair_log_odds
+        log_odds, feasible = score(table, a, b, config)
         a, b, log_odds = a[feasible], b[feasible], log_odds[feasible]
         matches, _, _ = sparse_linear_assignment(a, b, -log_odds, (n, n), max_cost=-logit(config.threshold))
         successor[matches[:, 0]] = matches[:, 1]

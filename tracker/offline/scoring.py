@@ -121,16 +121,22 @@ def pair_log_odds(table: TrackletTable, a: np.ndarray, b: np.ndarray, config: Of
     size = np.log(table.start_height[b] / table.end_height[a])
     size_term = (np.log(cfg.size_sigma_other / cfg.size_sigma) - size ** 2 / (2.0 * cfg.size_sigma ** 2)
                  + size ** 2 / (2.0 * cfg.size_sigma_other ** 2))
-    log_odds = cfg.prior_log_odds - gap / cfg.gap_decay_s + motion + size_term
-    if table.appearance is not None:
-        both = table.has_appearance[a] & table.has_appearance[b]
-        cosine = np.einsum("ij,ij->i", table.appearance[a], table.appearance[b])
-        var2 = 2.0 * cfg.appearance_sigma ** 2
-        app = ((cosine - cfg.appearance_mean_other) ** 2 - (cosine - cfg.appearance_mean_same) ** 2) / var2
-        log_odds = log_odds + np.where(both, app, 0.0)
+    log_odds = cfg.prior_log_odds - gap / cfg.gap_decay_s + motion + size_term + appearance_log_lr(table, a, b, cfg)
     straight = np.linalg.norm(displacement, axis=1) / h
     feasible = (straight <= reach) & (np.abs(size) <= np.log(cfg.max_size_ratio))
     return log_odds, feasible
+
+
+def appearance_log_lr(table: TrackletTable, a: np.ndarray, b: np.ndarray, config: OfflineConfig) -> np.ndarray:
+    """(P,) the appearance cue's log likelihood ratio (a normal on the cosine of the two mean
+    embeddings for one identity / two identities); 0 where either tracklet has no embedding."""
+    if table.appearance is None or len(a) == 0:
+        return np.zeros(len(a))
+    both = table.has_appearance[a] & table.has_appearance[b]
+    cosine = np.einsum("ij,ij->i", table.appearance[a], table.appearance[b])
+    var2 = 2.0 * config.appearance_sigma ** 2
+    app = ((cosine - config.appearance_mean_other) ** 2 - (cosine - config.appearance_mean_same) ** 2) / var2
+    return np.where(both, app, 0.0)
 
 
 def probability(log_odds: np.ndarray) -> np.ndarray:
