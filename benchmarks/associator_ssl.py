@@ -248,8 +248,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "associator_ssl")
     ap.add_argument("--virtual", type=Path, default=ROOT / "build" / "virtual" / "mot")
-    ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--seeds", default="0,1,2", help="training seeds of the clips model")
+    ap.add_argument("--fold-seeds", default="0",
+                    help="training seeds of the per-fold models (clips+dev, --finetune): 4 trainings each")
+    ap.add_argument("--epochs", type=int, default=4, help="epochs of the clips model")
+    ap.add_argument("--fold-epochs", type=int, default=2,
+                    help="epochs of each per-fold model (clips+dev; the fine-tuning of --finetune)")
     ap.add_argument("--models", default="clips,clips+dev", help="which self-supervised models (clips, clips+dev)")
     ap.add_argument("--finetune", action="store_true", help="also the clips model fine-tuned on the folds' gt")
     ap.add_argument("--video", action="store_true", help="also the development videos with frames")
@@ -264,6 +268,7 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(1)
     seeds = [int(s) for s in args.seeds.split(",")]
+    fold_seeds = {int(s) for s in args.fold_seeds.split(",")}
     models = args.models.split(",")
     dev_names = [n for fold in FOLDS for n in fold]
     seqs = {n: DATA / "mot" / n for n in dev_names}
@@ -295,7 +300,7 @@ def main(argv=None) -> int:
         if "clips" in models:
             rows.setdefault("self-supervised: clips", []).append(group_rows(score(
                 args.out, f"clips-s{seed}", lambda s, w=w_clips: w, LEARNED, seqs)))
-        if "clips+dev" in models:
+        if "clips+dev" in models and seed in fold_seeds:
             fold_w = {}
             for k, fold in enumerate(FOLDS):
                 train_names = [n for n in dev_names if n not in fold]
@@ -303,10 +308,10 @@ def main(argv=None) -> int:
                                   clip_list + [p for n in train_names for p in dev[n]], seed,
                                   {**clip_meta, "held_out": list(fold), "dev_detections": train_names,
                                    "model": "self-supervised on the clips + training folds' det.txt"},
-                                  epochs=args.epochs)
+                                  epochs=args.fold_epochs)
             rows.setdefault("self-supervised: clips + dev det.txt (folds)", []).append(group_rows(score(
                 args.out, f"clips+dev-s{seed}", lambda s, fw=fold_w: fw[fold_of(s)], LEARNED, seqs)))
-        if args.finetune:
+        if args.finetune and seed in fold_seeds:
             gt = gt_problems(args.out, dev_names)
             ft_w = {}
             for k, fold in enumerate(FOLDS):
@@ -314,7 +319,7 @@ def main(argv=None) -> int:
                 ft_w[k] = train(args.out / "weights" / f"ssl-gt-fold{k}-s{seed}.npz",
                                 [p for n in train_names for p in gt[n]], seed,
                                 {"held_out": list(fold), "trained_on": train_names, "appearance": True,
-                                 "model": "clips model fine-tuned on gt"}, initial=w_clips, epochs=args.epochs)
+                                 "model": "clips model fine-tuned on gt"}, initial=w_clips, epochs=args.fold_epochs)
             rows.setdefault("self-supervised clips, then gt (folds)", []).append(group_rows(score(
                 args.out, f"ssl-gt-s{seed}", lambda s, fw=ft_w: fw[fold_of(s)], LEARNED, seqs)))
     table = render(rows, seeds)
@@ -423,7 +428,8 @@ def render(rows: Dict[str, List[dict]], seeds: List[int], groups=("all",) + GROU
 def write_docs(table: str, video_table: str, args, n_clip_problems: int) -> None:
     """Replace (or append) this script's block of ``docs/ablation.md``."""
     block = (f"{BEGIN}\n## Learned associators: gt-supervised vs self-supervised (held out)\n\n"
-             f"`python benchmarks/associator_ssl.py --seeds {args.seeds} --models {args.models}"
+             f"`python benchmarks/associator_ssl.py --seeds {args.seeds} --fold-seeds {args.fold_seeds} "
+             f"--models {args.models} --epochs {args.epochs} --fold-epochs {args.fold_epochs}"
              f"{' --finetune' if args.finetune else ''}{' --video' if args.video else ''} --write-docs`, "
              f"{_dt.datetime.utcnow():%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores. {n_clip_problems} association "
              "problems from the unlabeled clips. Protocol: the script's docstring. The learned models run in the "
