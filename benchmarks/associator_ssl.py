@@ -134,14 +134,15 @@ def gt_problems(out: Path, names: List[str]) -> Dict[str, list]:
     return {n: cached_problems(DATA / "mot" / n, out / "cache" / "gt", "iou+oracle") for n in names}
 
 
-def train(path: Path, problems: list, seed: int, meta: dict, initial: Optional[Path] = None, epochs: int = 4) -> Path:
+def train(path: Path, problems: list, seed: int, meta: dict, initial: Optional[Path] = None, epochs: int = 4,
+          consistency: float = 0.0) -> Path:
     """Train (or reuse) the weights at ``path``."""
     from tracker.training.associator import TrainSettings, save_network, train_network
     from tracker.training.associator_model import load_network
 
     if path.is_file():
         return path
-    settings = TrainSettings(seed=seed, epochs=epochs)
+    settings = TrainSettings(seed=seed, epochs=epochs, consistency_weight=consistency)
     start = time.perf_counter()
     net, history = train_network(problems, settings, log=lambda m: log(f"{path.stem}:{m}"),
                                  initial=None if initial is None else load_network(initial))
@@ -256,6 +257,9 @@ def main(argv=None) -> int:
                     help="epochs of each per-fold model (clips+dev; the fine-tuning of --finetune)")
     ap.add_argument("--models", default="clips,clips+dev", help="which self-supervised models (clips, clips+dev)")
     ap.add_argument("--finetune", action="store_true", help="also the clips model fine-tuned on the folds' gt")
+    ap.add_argument("--consistency", type=float, default=0.0, metavar="WEIGHT",
+                    help="also the clips model trained with the cross-input consistency term at this weight "
+                         "(seeds of --fold-seeds)")
     ap.add_argument("--video", action="store_true", help="also the development videos with frames")
     ap.add_argument("--video-root", type=Path, default=ROOT / "build" / "video_presets",
                     help="benchmarks/video_presets.py's OUT (its videos/, sequences/ and BoT-SORT results)")
@@ -300,6 +304,12 @@ def main(argv=None) -> int:
         if "clips" in models:
             rows.setdefault("self-supervised: clips", []).append(group_rows(score(
                 args.out, f"clips-s{seed}", lambda s, w=w_clips: w, LEARNED, seqs)))
+        if args.consistency > 0 and seed in fold_seeds:
+            w_cons = train(args.out / "weights" / f"clips-cons{args.consistency:g}-s{seed}.npz", clip_list, seed,
+                           {**clip_meta, "model": "self-supervised on the unlabeled clips, cross-input consistency"},
+                           epochs=args.epochs, consistency=args.consistency)
+            rows.setdefault(f"self-supervised: clips, consistency {args.consistency:g}", []).append(group_rows(score(
+                args.out, f"clips-cons{args.consistency:g}-s{seed}", lambda s, w=w_cons: w, LEARNED, seqs)))
         if "clips+dev" in models and seed in fold_seeds:
             fold_w = {}
             for k, fold in enumerate(FOLDS):
@@ -430,7 +440,9 @@ def write_docs(table: str, video_table: str, args, n_clip_problems: int) -> None
     block = (f"{BEGIN}\n## Learned associators: gt-supervised vs self-supervised (held out)\n\n"
              f"`python benchmarks/associator_ssl.py --seeds {args.seeds} --fold-seeds {args.fold_seeds} "
              f"--models {args.models} --epochs {args.epochs} --fold-epochs {args.fold_epochs}"
-             f"{' --finetune' if args.finetune else ''}{' --video' if args.video else ''} --write-docs`, "
+             f"{' --finetune' if args.finetune else ''}"
+             f"{f' --consistency {args.consistency:g}' if args.consistency else ''}"
+             f"{' --video' if args.video else ''} --write-docs`, "
              f"{_dt.datetime.utcnow():%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores. {n_clip_problems} association "
              "problems from the unlabeled clips. Protocol: the script's docstring. The learned models run in the "
              "default blend with the core (`associator=\"learned\"`); MOT files carry no appearance.\n\n"
