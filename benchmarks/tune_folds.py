@@ -34,9 +34,16 @@ DOCS = ROOT / "docs" / "tuning.md"
 PEERS = ("bytetrack", "botsort", "ocsort")
 #: one lever at a time, from the shipped ``TrackerConfig()`` (the candidates the issue names:
 #: process noise relative to box size, the second association on low scores, the lost horizon,
-#: the IoU gates)
+#: the IoU gates; then OC-SORT's observation-centric re-update and direction consistency, and
+#: noise scaled by the box height for every coordinate as ByteTrack / BoT-SORT do)
 CANDIDATES: Dict[str, dict] = {
     "default": {},
+    "reupdate after a gap": {"reupdate_after_gap": True},
+    "direction_weight=0.1": {"direction_weight": 0.1},
+    "direction_weight=0.2": {"direction_weight": 0.2},
+    "reupdate + direction_weight=0.2": {"reupdate_after_gap": True, "direction_weight": 0.2},
+    "noise_scale=height": {"motion.noise_scale": "height"},
+    "associator=iou": {"associator": "iou"},
     "velocity_noise=1.0": {"motion.velocity_noise": 1.0},
     "velocity_noise=2.0": {"motion.velocity_noise": 2.0},
     "no second association": {"low_score": 0.5},

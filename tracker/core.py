@@ -48,7 +48,8 @@ class _Track:
     """Internal state of one track. ``track_id`` is 0 until the track is confirmed.
 
     history rows: (time s, x1, y1, x2, y2, score), bounded; bank: exemplar embeddings for the
-    identity memory, bounded."""
+    identity memory, bounded. obs_mean / obs_cov: the Kalman state right after the last
+    observation; unseen_steps: predictions since then (the frame steps of a gap)."""
 
     mean: np.ndarray
     cov: np.ndarray
@@ -65,6 +66,9 @@ class _Track:
     observed: bool = True
     det_xyxy: Optional[np.ndarray] = None
     last_bank_time: float = -np.inf
+    obs_mean: Optional[np.ndarray] = None
+    obs_cov: Optional[np.ndarray] = None
+    unseen_steps: int = 0
 
     @property
     def xyxy(self) -> np.ndarray:
@@ -301,6 +305,7 @@ class Tracker:
         means, covs = motion.predict(means, covs, dt, self.config.motion)
         for t, m, c in zip(self._tracks, means, covs):
             t.mean, t.cov = m, c
+            t.unseen_steps += 1
 
     def _compensate_camera(self, frame: Optional[np.ndarray], detections: Detections) -> None:
         """Estimate the camera's motion since the previous frame (detections masked out) and
@@ -316,6 +321,8 @@ class Tracker:
                                   matrix)
         for t, m, c in zip(self._tracks, means, covs):
             t.mean, t.cov = m, c
+            if t.obs_mean is not None:  # the re-update starts from it: same frame as the history
+                t.obs_mean, t.obs_cov = motion.warp(t.obs_mean, t.obs_cov, matrix)
             rows = np.array([r[1:5] for r in t.history], np.float64)
             moved = warp_xyxy(rows, matrix)
             t.history = deque([(r[0], *b.tolist(), r[5]) for r, b in zip(t.history, moved)],
@@ -337,8 +344,11 @@ class Tracker:
                                     xyxy_to_cxcywh(detections.xyxy[rows]), cfg.motion)
         for t, d, m, c in zip(matched, rows.tolist(), means, covs):
             t.mean, t.cov = m, c
+            if cfg.reupdate_after_gap and t.state == TrackState.LOST and t.unseen_steps >= 2 and t.history:
+                self._reupdate(t, detections.xyxy[d], now)
             if cfg.refit_velocity_after_gap and t.state == TrackState.LOST and t.history:
                 self._refit_velocity(t, detections.xyxy[d], now)
+            t.obs_mean, t.obs_cov, t.unseen_steps = t.mean, t.cov, 0
             t.score = float(detections.scores[d])
             t.last_seen = now
             t.observed = True
@@ -352,6 +362,17 @@ class Tracker:
                 t.state = TrackState.CONFIRMED
             elif t.state == TrackState.TENTATIVE and t.hits >= cfg.min_hits:
                 self._confirm(t, now)
+
+    def _reupdate(self, t: _Track, xyxy: np.ndarray, now: float) -> None:
+        """A lost track found again: run the filter again from its last observation through
+        the gap's ``unseen_steps`` frame steps along the straight line to this observation
+        (``motion.reupdate``), instead of the one correction after the unobserved drift."""
+        if t.obs_mean is None or now <= t.last_seen:
+            return
+        last = xyxy_to_cxcywh(np.asarray(t.history[-1][1:5], np.float64))[0]
+        new = xyxy_to_cxcywh(np.asarray(xyxy, np.float64))[0]
+        t.mean, t.cov = motion.reupdate(t.obs_mean, t.obs_cov, last, new, t.unseen_steps,
+                                        (now - t.last_seen) / t.unseen_steps, self.config.motion)
 
     @staticmethod
     def _refit_velocity(t: _Track, xyxy: np.ndarray, now: float) -> None:
@@ -405,7 +426,8 @@ class Tracker:
         box = detections.xyxy[d].astype(np.float64)
         t = _Track(mean, cov, float(detections.scores[d]), int(detections.class_ids[d]), now,
                    history=deque([(now, *box.tolist(), float(detections.scores[d]))], maxlen=cfg.history_length),
-                   bank=deque(maxlen=cfg.memory.bank_size), det_index=int(detections.index[d]), det_xyxy=box)
+                   bank=deque(maxlen=cfg.memory.bank_size), det_index=int(detections.index[d]), det_xyxy=box,
+                   obs_mean=mean, obs_cov=cov)
         if detections.embeddings is not None:
             self._add_embedding(t, detections.embeddings[d], now)
         self._tracks.append(t)

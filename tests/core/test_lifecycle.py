@@ -178,3 +178,32 @@ def test_velocity_refit_after_a_gap_by_hand():
     np.testing.assert_allclose(refit.mean[4:], [20.0, 0.0, 0.0, 0.0], atol=1e-9)
     kept = run(False)
     assert kept.mean[4] > 40.0  # still close to the 100 px/s it had before the gap
+
+
+def test_reupdate_after_a_gap_by_hand():
+    """A box moving 10 px/frame at 10 fps (100 px/s), observed exactly (negligible position and
+    measurement noise), unseen for 4 frames and found again at t = 1.0 with centre x 200: with
+    the re-update on, the filter ends there with the velocity of the straight path from the last
+    observation (centre 170 at t = 0.5), 60 px/s; with it off, one correction leaves it elsewhere."""
+    from tracker.motion import MotionConfig
+
+    def run(reupdate):
+        exact = MotionConfig(position_noise=1e-6, velocity_noise=1.0, measurement_noise=1e-6)
+        tr = Tracker(TrackerConfig(associator="iou", frame_rate=10.0, min_hits=1, motion=exact,
+                                   reupdate_after_gap=reupdate, lost_horizon_s=5.0))
+        for i in range(6):  # x1 = 100, 110, ..., 150
+            tr.update(Detections(np.array([[100 + 10 * i, 50, 140 + 10 * i, 130]], float), np.ones(1)),
+                      timestamp=i / 10)
+        for i in range(6, 10):
+            tr.update(Detections.empty(), timestamp=i / 10)
+        assert tr._tracks[0].state == TrackState.LOST and tr._tracks[0].unseen_steps == 4
+        out = tr.update(Detections(np.array([[180, 50, 220, 130]], float), np.ones(1)), timestamp=1.0)
+        assert out.track_ids.tolist() == [1]
+        return tr._tracks[0]
+
+    re = run(True)
+    np.testing.assert_allclose(re.mean[:4], [200.0, 90.0, 40.0, 80.0], atol=1e-4)
+    np.testing.assert_allclose(re.mean[4:], [60.0, 0.0, 0.0, 0.0], atol=1e-3)
+    assert re.unseen_steps == 0 and re.obs_mean is re.mean
+    plain = run(False)
+    assert abs(plain.mean[4] - 60.0) > 10.0
