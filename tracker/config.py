@@ -65,6 +65,10 @@ class TrackerConfig(ConfigBase):
         track's recent direction of motion and the direction from its last observation to the
         detection (``tracker.association.direction``); 0 (the default) disables it. The IoU
         gate is unchanged: it never lets a pair match that fails it.
+    recovery_match_iou: when set, an extra association after the second one (OC-SORT's
+        observation-centric recovery): confident detections still unmatched <-> confirmed and
+        lost tracks still unmatched, by the IoU with the track's last observed box (not its
+        drifting prediction), matched at this least IoU; None (the default) disables it.
     direction_lag_s: the track's direction is measured from its observation at least this many
         seconds before the last one (its oldest kept one when none is that old) to the last.
     camera_motion: camera-motion compensation, applied when ``update`` gets frames
@@ -97,6 +101,7 @@ class TrackerConfig(ConfigBase):
     reupdate_after_gap: bool = False
     direction_weight: float = 0.0
     direction_lag_s: float = 0.1
+    recovery_match_iou: Optional[float] = None
     motion: MotionConfig = field(default_factory=MotionConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     camera_motion: CameraMotionConfig = field(default_factory=CameraMotionConfig)
@@ -118,6 +123,8 @@ class TrackerConfig(ConfigBase):
         check_range("TrackerConfig.lost_horizon_s", self.lost_horizon_s, 0.0, 3600.0)
         check_range("TrackerConfig.output_lost_s", self.output_lost_s, 0.0, 3600.0)
         check_range("TrackerConfig.direction_lag_s", self.direction_lag_s, 0.0, 3600.0)
+        if self.recovery_match_iou is not None:
+            check_range("TrackerConfig.recovery_match_iou", self.recovery_match_iou, 0.0, 1.0, low_inclusive=False)
         for name in ("fuse_score", "report_detection_box", "refit_velocity_after_gap", "reupdate_after_gap"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"TrackerConfig.{name} must be true or false, got {getattr(self, name)!r}")

@@ -10,7 +10,9 @@ Data path of one ``update`` call, one numbered stage each (read top to bottom):
     motion since the previous frame when frames are given (``tracker.camera_motion``)
  2. split detections by score into high and low
  3. first association: high-score detections <-> confirmed and lost tracks
- 4. second association: low-score detections <-> still unmatched confirmed tracks
+ 4. second association: low-score detections <-> still unmatched confirmed tracks, then (when
+    ``recovery_match_iou`` is set) the remaining high-score detections <-> still unmatched
+    confirmed and lost tracks by their last observed box
  5. tentative tracks <-> remaining high-score detections
  6. unmatched tracks: confirmed -> lost, tentative -> removed
  7. births: remaining confident detections start tentative tracks
@@ -32,7 +34,9 @@ import numpy as np
 from tracker import motion
 from tracker.errors import InputError
 from tracker.association import AssociationContext, Associator, Stage, make_associator
-from tracker.boxes import cxcywh_to_xyxy, xyxy_to_cxcywh
+from tracker.association.base import PairCosts, classes_differ
+from tracker.association.iou import FORBIDDEN_COST
+from tracker.boxes import cxcywh_to_xyxy, iou_matrix, xyxy_to_cxcywh
 from tracker.camera_motion import CameraMotion, CameraMotionEstimator, warp_xyxy
 from tracker.config import TrackerConfig
 from tracker.detections import Detections
@@ -229,8 +233,13 @@ class Tracker:
         remaining = [confirmed_or_lost[i] for i in rest_tracks if confirmed_or_lost[i].state == TrackState.CONFIRMED]
         matches, _, _ = self._associate(remaining, detections, low, Stage.SECOND, context)
         self._apply(remaining, detections, low, matches, now)
-        # 5. tentative tracks <-> remaining high-score detections
         high_left = high[rest_high]
+        if cfg.recovery_match_iou is not None:
+            unmatched = [confirmed_or_lost[i] for i in rest_tracks if not confirmed_or_lost[i].observed]
+            matches, _, rest = self._recovery_costs(unmatched, detections, high_left).assign()
+            self._apply(unmatched, detections, high_left, matches, now)
+            high_left = high_left[rest]
+        # 5. tentative tracks <-> remaining high-score detections
         matches, _, rest_new = self._associate(tentative, detections, high_left, Stage.TENTATIVE, context)
         self._apply(tentative, detections, high_left, matches, now)
         # 6. unmatched tracks: confirmed -> lost, tentative -> removed
@@ -331,6 +340,16 @@ class Tracker:
     def _associate(self, tracks: Sequence[_Track], detections: Detections, det_rows: np.ndarray, stage: Stage,
                    context: AssociationContext):
         return self.associator.cost(tracks, detections, det_rows, stage, context).assign()
+
+    def _recovery_costs(self, tracks: Sequence[_Track], detections: Detections, det_rows: np.ndarray) -> PairCosts:
+        """``1 - IoU`` of each track's last observed box with each detection, ceiling
+        ``1 - recovery_match_iou``; different classes never match."""
+        max_cost = 1.0 - self.config.recovery_match_iou
+        if not tracks or len(det_rows) == 0:
+            return PairCosts(np.zeros((len(tracks), len(det_rows))), max_cost)
+        last = np.array([t.history[-1][1:5] for t in tracks], np.float64)
+        cost = 1.0 - iou_matrix(last, detections.xyxy[det_rows])
+        return PairCosts(np.where(classes_differ(tracks, detections, det_rows), FORBIDDEN_COST, cost), max_cost)
 
     def _apply(self, tracks: Sequence[_Track], detections: Detections, det_rows: np.ndarray,
                matches: np.ndarray, now: float) -> None:

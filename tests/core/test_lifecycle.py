@@ -207,3 +207,24 @@ def test_reupdate_after_a_gap_by_hand():
     assert re.unseen_steps == 0 and re.obs_mean is re.mean
     plain = run(False)
     assert abs(plain.mean[4] - 60.0) > 10.0
+
+
+def test_recovery_by_the_last_observed_box():
+    """A box moving 100 px/s stops where it was last seen and is missed for 8 frames: its
+    prediction has drifted past it (no overlap), so without recovery it comes back as a new ID;
+    with ``recovery_match_iou`` it is found again by its last observed box (IoU 1 >= 0.3)."""
+    def run(recovery):
+        tr = Tracker(TrackerConfig(associator="iou", frame_rate=10.0, min_hits=1, lost_horizon_s=5.0,
+                                   recovery_match_iou=recovery))
+        for i in range(6):  # x1 = 100, 110, ..., 150
+            tr.update(Detections(np.array([[100 + 10 * i, 50, 140 + 10 * i, 130]], float), np.ones(1)),
+                      timestamp=i / 10)
+        for i in range(6, 14):
+            tr.update(Detections.empty(), timestamp=i / 10)
+        assert tr._tracks[0].xyxy[0] > 190.0  # the prediction no longer overlaps [150, 190]
+        return tr.update(Detections(np.array([[150, 50, 190, 130]], float), np.ones(1)), timestamp=1.4)
+
+    assert run(0.3).track_ids.tolist() == [1]
+    assert run(None).track_ids.tolist() == [2]
+    with pytest.raises(ValueError, match="recovery_match_iou"):
+        TrackerConfig(recovery_match_iou=0.0)
