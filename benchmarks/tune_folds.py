@@ -43,8 +43,7 @@ CANDIDATES: Dict[str, dict] = {
     "direction_weight=0.2": {"direction_weight": 0.2},
     "reupdate + direction_weight=0.2": {"reupdate_after_gap": True, "direction_weight": 0.2},
     "recovery_match_iou=0.3": {"recovery_match_iou": 0.3},
-    "OC-SORT set (reupdate, direction 0.2, recovery 0.3)": {"reupdate_after_gap": True, "direction_weight": 0.2,
-                                                            "recovery_match_iou": 0.3},
+    "OC-SORT set": {"reupdate_after_gap": True, "direction_weight": 0.2, "recovery_match_iou": 0.3},
     "noise_scale=height": {"motion.noise_scale": "height"},
     "first_match_iou=0.3": {"first_match_iou": 0.3},
     "associator=iou": {"associator": "iou"},
@@ -57,7 +56,7 @@ CANDIDATES: Dict[str, dict] = {
     "new_track_score=0.5": {"new_track_score": 0.5},
     "min_hits=1": {"min_hits": 1},
     "refit velocity after a gap": {"refit_velocity_after_gap": True},
-    "position_noise=0.5": {"motion.position_noise": 0.5},
+    "position_noise=0.27": {"motion.position_noise": 0.27},  # the previous default
     "second_match_iou=0.3": {"second_match_iou": 0.3},
     "high_score=0.6": {"high_score": 0.6},
 }
