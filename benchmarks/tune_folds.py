@@ -46,6 +46,7 @@ CANDIDATES: Dict[str, dict] = {
     "OC-SORT set": {"reupdate_after_gap": True, "direction_weight": 0.2, "recovery_match_iou": 0.3},
     "noise_scale=height": {"motion.noise_scale": "height"},
     "first_match_iou=0.3": {"first_match_iou": 0.3},
+    "report_detection_box": {"report_detection_box": True},  # the peers report the detection's box
     "associator=iou": {"associator": "iou"},
     "velocity_noise=1.0": {"motion.velocity_noise": 1.0},
     "velocity_noise=2.0": {"motion.velocity_noise": 2.0},
