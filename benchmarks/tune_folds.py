@@ -56,6 +56,8 @@ CANDIDATES: Dict[str, dict] = {
     "first_match_iou=0.1": {"first_match_iou": 0.1},
     "new_track_score=0.5": {"new_track_score": 0.5},
     "min_hits=1": {"min_hits": 1},
+    "min_hits=3": {"min_hits": 3},  # OC-SORT confirms after 3 (fewer duplicate tracks to switch to)
+    "new_track_score=0.8": {"new_track_score": 0.8},
     "refit velocity after a gap": {"refit_velocity_after_gap": True},
     "position_noise=0.27": {"motion.position_noise": 0.27},  # the previous default
     "second_match_iou=0.3": {"second_match_iou": 0.3},
