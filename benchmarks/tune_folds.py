@@ -114,6 +114,17 @@ def run_tracker(name: str, overrides: dict, root: Path, seqs: List[str], out_dir
     return cached(out_dir / "results.pkl", key, lambda: _run_tracker(name, overrides, root, seqs, out_dir))
 
 
+def evaluate_peer_files(root: Path, folder: Path, seqs: List[str], cache: Path) -> dict:
+    """{sequence: SequenceResult} of a peer's earlier result files, cached in ``cache`` with
+    each file's size and modification time (changed files are evaluated again)."""
+    from tracker.evaluation import evaluate_trackers
+
+    stamps = [(s, (f.stat().st_size, f.stat().st_mtime_ns) if f.is_file() else None)
+              for s, f in ((s, folder / f"{s}.txt") for s in seqs)]
+    return cached(cache, (str(folder.resolve()), stamps),
+                  lambda: dict(evaluate_trackers(root, {folder.name: folder}, seqs=seqs)[folder.name].per_sequence))
+
+
 def _run_tracker(name: str, overrides: dict, root: Path, seqs: List[str], out_dir: Path) -> dict:
     from tracker.benchmarking.adapters import make_adapter
     from tracker.benchmarking.runner import FrameOrigin, run_sequence
@@ -194,9 +205,7 @@ def main(argv=None) -> int:
     for peer in PEERS:
         print(f"peer {peer} ...", file=sys.stderr, flush=True)
         if args.peer_results is not None:
-            from tracker.evaluation import evaluate_trackers
-
-            peers[peer] = dict(evaluate_trackers(root, {peer: args.peer_results / peer}, seqs=seqs)[peer].per_sequence)
+            peers[peer] = evaluate_peer_files(root, args.peer_results / peer, seqs, args.out / "peers" / f"{peer}.pkl")
         else:
             peers[peer] = run_tracker(peer, {}, root, seqs, args.out / "peers" / peer)
     fold_index = {s: fold_of(s, folds) for s in seqs}
