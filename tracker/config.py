@@ -69,6 +69,11 @@ class TrackerConfig(ConfigBase):
         observation-centric recovery): confident detections still unmatched <-> confirmed and
         lost tracks still unmatched, by the IoU with the track's last observed box (not its
         drifting prediction), matched at this least IoU; None (the default) disables it.
+    lost_follow_scene: lost tracks follow the scene's motion, estimated from boxes alone (no
+        frames needed): every frame, the median centre velocity of the confirmed tracks observed
+        in it (at least ``tracker.core.MIN_SCENE_TRACKS``) is the scene velocity, and each lost
+        track's velocity changes by as much as it did since the previous estimate (a camera that
+        speeds up or turns moves the people it does not see as well); off by default.
     direction_lag_s: the track's direction is measured from its observation at least this many
         seconds before the last one (its oldest kept one when none is that old) to the last.
     camera_motion: camera-motion compensation, applied when ``update`` gets frames
@@ -102,6 +107,7 @@ class TrackerConfig(ConfigBase):
     direction_weight: float = 0.0
     direction_lag_s: float = 0.1
     recovery_match_iou: Optional[float] = None
+    lost_follow_scene: bool = False
     motion: MotionConfig = field(default_factory=MotionConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     camera_motion: CameraMotionConfig = field(default_factory=CameraMotionConfig)
@@ -125,7 +131,8 @@ class TrackerConfig(ConfigBase):
         check_range("TrackerConfig.direction_lag_s", self.direction_lag_s, 0.0, 3600.0)
         if self.recovery_match_iou is not None:
             check_range("TrackerConfig.recovery_match_iou", self.recovery_match_iou, 0.0, 1.0, low_inclusive=False)
-        for name in ("fuse_score", "report_detection_box", "refit_velocity_after_gap", "reupdate_after_gap"):
+        for name in ("fuse_score", "report_detection_box", "refit_velocity_after_gap", "reupdate_after_gap",
+                     "lost_follow_scene"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"TrackerConfig.{name} must be true or false, got {getattr(self, name)!r}")
         check_range("TrackerConfig.match_probability", self.match_probability, 0.0, 1.0, low_inclusive=False)

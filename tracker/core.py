@@ -16,6 +16,7 @@ Data path of one ``update`` call, one numbered stage each (read top to bottom):
  5. tentative tracks <-> remaining high-score detections
  6. unmatched tracks: confirmed -> lost, tentative -> removed
  7. births: remaining confident detections start tentative tracks
+ 7b. (``lost_follow_scene``) lost tracks' velocities follow the change of the scene velocity
  8. forget lost tracks older than the horizon (into the identity memory) and stale memory
  9. report confirmed tracks as ``Tracks``
 
@@ -104,6 +105,9 @@ def _validate_frame(frame: np.ndarray) -> np.ndarray:
 #: timestamps beyond +-this many seconds (about 300 years; Unix times fit) are refused: a jump
 #: of 1e200 s overflows the motion model and gives NaN association costs
 MAX_ABS_TIMESTAMP_S = 1e10
+#: the least number of confirmed tracks observed in a frame whose median velocity is taken as
+#: the scene's (``TrackerConfig.lost_follow_scene``); with fewer the previous estimate stays
+MIN_SCENE_TRACKS = 3
 #: the largest image side accepted as ``image_size`` (pixels)
 MAX_IMAGE_SIDE = 10 ** 6
 
@@ -156,6 +160,7 @@ class Tracker:
         self._time: Optional[float] = None
         self._image_size = None
         self._lost_entries = None
+        self._scene_velocity: Optional[np.ndarray] = None
 
     # ------------------------------------------------------------------ public
     @property
@@ -186,6 +191,7 @@ class Tracker:
         self._time = None
         self._image_size = None
         self._lost_entries = None
+        self._scene_velocity = None
         reset = getattr(self.associator, "reset", None)  # a user's associator may keep no state
         if callable(reset):
             reset()
@@ -253,6 +259,8 @@ class Tracker:
         for d in high_left[rest_new]:
             if detections.scores[d] >= cfg.new_track_score:
                 self._birth(detections, int(d), now)
+        if cfg.lost_follow_scene:
+            self._follow_scene()
         # 8. forget stale lost tracks (into the memory) and stale memory
         for t in self._tracks:
             if t.state == TrackState.LOST and now - t.last_seen > cfg.lost_horizon_s:
@@ -299,6 +307,7 @@ class Tracker:
             self.memory = IdentityMemory(self.config.memory)
             self.camera_motion.forget_frame()
             self._lost_entries = None
+            self._scene_velocity = None
 
     def _with_embeddings(self, detections: Detections, frame: Optional[np.ndarray]) -> Detections:
         if detections.embeddings is not None or self.embedder is None or frame is None or len(detections) == 0:
@@ -381,6 +390,21 @@ class Tracker:
                 t.state = TrackState.CONFIRMED
             elif t.state == TrackState.TENTATIVE and t.hits >= cfg.min_hits:
                 self._confirm(t, now)
+
+    def _follow_scene(self) -> None:
+        """Scene velocity (pixels/s, centre x/y) = median over the confirmed tracks observed now;
+        lost tracks' centre velocities move by its change since the last estimate."""
+        seen = [t.mean[4:6] for t in self._tracks if t.observed and t.state == TrackState.CONFIRMED]
+        if len(seen) < MIN_SCENE_TRACKS:
+            return
+        scene = np.median(np.stack(seen), axis=0)
+        if self._scene_velocity is not None:
+            change = scene - self._scene_velocity
+            for t in self._tracks:
+                if t.state == TrackState.LOST:
+                    t.mean = t.mean.copy()
+                    t.mean[4:6] += change
+        self._scene_velocity = scene
 
     def _reupdate(self, t: _Track, xyxy: np.ndarray, now: float) -> None:
         """A lost track found again: run the filter again from its last observation through

@@ -228,3 +228,31 @@ def test_recovery_by_the_last_observed_box():
     assert run(None).track_ids.tolist() == [2]
     with pytest.raises(ValueError, match="recovery_match_iou"):
         TrackerConfig(recovery_match_iou=0.0)
+
+
+def test_lost_tracks_follow_the_scene_velocity_by_hand():
+    """Four boxes drift 1 px/frame at 10 fps (10 px/s, a slow pan); box 4 is missed from frame 6
+    on, and from frame 8 (0-based) the pan speeds up to 3 px/frame for the three others. Observed exactly
+    (negligible position and measurement noise) a track's velocity is its last step: the scene
+    velocity (median of the three) goes 10 -> 30 px/s, so with ``lost_follow_scene`` the lost
+    track's velocity becomes 10 + 20 = 30 px/s; without it, it keeps 10."""
+    from tracker.motion import MotionConfig
+
+    def run(follow):
+        exact = MotionConfig(position_noise=1e-6, velocity_noise=1.0, measurement_noise=1e-6)
+        tr = Tracker(TrackerConfig(associator="iou", frame_rate=10.0, min_hits=1, motion=exact,
+                                   lost_follow_scene=follow, lost_horizon_s=5.0))
+        x = 0.0
+        for i in range(10):
+            x += 1.0 if i <= 7 else 3.0
+            n = 4 if i < 6 else 3
+            boxes = np.array([[x + 100 * k, 50, x + 100 * k + 40, 130] for k in range(n)], float)
+            tr.update(Detections(boxes, np.ones(n)), timestamp=i / 10)
+        lost = [t for t in tr._tracks if t.state == TrackState.LOST]
+        assert len(lost) == 1 and lost[0].track_id == 4
+        seen = [t.mean[4] for t in tr._tracks if t.observed]
+        np.testing.assert_allclose(seen, [30.0] * 3, atol=1e-3)
+        return lost[0].mean[4]
+
+    assert run(True) == pytest.approx(30.0, abs=1e-3)
+    assert run(False) == pytest.approx(10.0, abs=1e-3)
