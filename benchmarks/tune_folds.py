@@ -44,6 +44,7 @@ CANDIDATES: Dict[str, dict] = {
     "reupdate + direction_weight=0.2": {"reupdate_after_gap": True, "direction_weight": 0.2},
     "recovery_match_iou=0.3": {"recovery_match_iou": 0.3},
     "lost tracks follow the scene": {"lost_follow_scene": True},
+    "scene motion": {"lost_follow_scene": True, "birth_scene_velocity": True},  # lost follow + births
     "OC-SORT set": {"reupdate_after_gap": True, "direction_weight": 0.2, "recovery_match_iou": 0.3},
     "noise_scale=height": {"motion.noise_scale": "height"},
     "first_match_iou=0.3": {"first_match_iou": 0.3},

@@ -74,6 +74,8 @@ class TrackerConfig(ConfigBase):
         in it (at least ``tracker.core.MIN_SCENE_TRACKS``) is the scene velocity, and each lost
         track's velocity changes by as much as it did since the previous estimate (a camera that
         speeds up or turns moves the people it does not see as well); off by default.
+    birth_scene_velocity: a new track starts with the scene velocity of ``lost_follow_scene``
+        (estimated whether or not that is on) instead of 0; off by default.
     direction_lag_s: the track's direction is measured from its observation at least this many
         seconds before the last one (its oldest kept one when none is that old) to the last.
     camera_motion: camera-motion compensation, applied when ``update`` gets frames
@@ -108,6 +110,7 @@ class TrackerConfig(ConfigBase):
     direction_lag_s: float = 0.1
     recovery_match_iou: Optional[float] = None
     lost_follow_scene: bool = False
+    birth_scene_velocity: bool = False
     motion: MotionConfig = field(default_factory=MotionConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     camera_motion: CameraMotionConfig = field(default_factory=CameraMotionConfig)
@@ -132,7 +135,7 @@ class TrackerConfig(ConfigBase):
         if self.recovery_match_iou is not None:
             check_range("TrackerConfig.recovery_match_iou", self.recovery_match_iou, 0.0, 1.0, low_inclusive=False)
         for name in ("fuse_score", "report_detection_box", "refit_velocity_after_gap", "reupdate_after_gap",
-                     "lost_follow_scene"):
+                     "lost_follow_scene", "birth_scene_velocity"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"TrackerConfig.{name} must be true or false, got {getattr(self, name)!r}")
         check_range("TrackerConfig.match_probability", self.match_probability, 0.0, 1.0, low_inclusive=False)

@@ -17,6 +17,8 @@ Data path of one ``update`` call, one numbered stage each (read top to bottom):
  6. unmatched tracks: confirmed -> lost, tentative -> removed
  7. births: remaining confident detections start tentative tracks
  7b. (``lost_follow_scene``) lost tracks' velocities follow the change of the scene velocity
+    (the median velocity of the observed confirmed tracks; ``birth_scene_velocity``: new tracks
+    of the next frames start with it)
  8. forget lost tracks older than the horizon (into the identity memory) and stale memory
  9. report confirmed tracks as ``Tracks``
 
@@ -259,7 +261,7 @@ class Tracker:
         for d in high_left[rest_new]:
             if detections.scores[d] >= cfg.new_track_score:
                 self._birth(detections, int(d), now)
-        if cfg.lost_follow_scene:
+        if cfg.lost_follow_scene or cfg.birth_scene_velocity:
             self._follow_scene()
         # 8. forget stale lost tracks (into the memory) and stale memory
         for t in self._tracks:
@@ -398,7 +400,7 @@ class Tracker:
         if len(seen) < MIN_SCENE_TRACKS:
             return
         scene = np.median(np.stack(seen), axis=0)
-        if self._scene_velocity is not None:
+        if self._scene_velocity is not None and self.config.lost_follow_scene:
             change = scene - self._scene_velocity
             for t in self._tracks:
                 if t.state == TrackState.LOST:
@@ -466,6 +468,8 @@ class Tracker:
     def _birth(self, detections: Detections, d: int, now: float) -> None:
         cfg = self.config
         mean, cov = motion.initiate(xyxy_to_cxcywh(detections.xyxy[d])[0], cfg.motion)
+        if cfg.birth_scene_velocity and self._scene_velocity is not None:
+            mean[4:6] = self._scene_velocity
         box = detections.xyxy[d].astype(np.float64)
         t = _Track(mean, cov, float(detections.scores[d]), int(detections.class_ids[d]), now,
                    history=deque([(now, *box.tolist(), float(detections.scores[d]))], maxlen=cfg.history_length),

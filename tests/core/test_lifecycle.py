@@ -256,3 +256,22 @@ def test_lost_tracks_follow_the_scene_velocity_by_hand():
 
     assert run(True) == pytest.approx(30.0, abs=1e-3)
     assert run(False) == pytest.approx(10.0, abs=1e-3)
+
+
+def test_births_start_with_the_scene_velocity():
+    """Three boxes observed exactly, moving 20 px/s; a fourth appears in frame 5: with
+    ``birth_scene_velocity`` it starts with the scene velocity (20, 0) px/s, else with 0."""
+    from tracker.motion import MotionConfig
+
+    def run(birth):
+        exact = MotionConfig(position_noise=1e-6, velocity_noise=1.0, measurement_noise=1e-6)
+        tr = Tracker(TrackerConfig(associator="iou", frame_rate=10.0, min_hits=1, motion=exact,
+                                   birth_scene_velocity=birth))
+        for i in range(6):
+            n = 3 if i < 5 else 4
+            boxes = np.array([[2.0 * i + 100 * k, 50, 2.0 * i + 100 * k + 40, 130] for k in range(n)], float)
+            tr.update(Detections(boxes, np.ones(n)), timestamp=i / 10)
+        return tr._tracks[-1].mean[4:6]
+
+    np.testing.assert_allclose(run(True), [20.0, 0.0], atol=1e-3)
+    np.testing.assert_array_equal(run(False), [0.0, 0.0])
