@@ -43,6 +43,7 @@ CANDIDATES: Dict[str, dict] = {
     "direction_weight=0.2": {"direction_weight": 0.2},
     "reupdate + direction_weight=0.2": {"reupdate_after_gap": True, "direction_weight": 0.2},
     "recovery_match_iou=0.3": {"recovery_match_iou": 0.3},
+    "recovery 0.3 within 0.5 s": {"recovery_match_iou": 0.3, "recovery_max_gap_s": 0.5},
     "lost tracks follow the scene": {"lost_follow_scene": True},
     "scene motion": {"lost_follow_scene": True, "birth_scene_velocity": True},  # lost follow + births
     "OC-SORT set": {"reupdate_after_gap": True, "direction_weight": 0.2, "recovery_match_iou": 0.3},

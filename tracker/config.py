@@ -69,6 +69,8 @@ class TrackerConfig(ConfigBase):
         observation-centric recovery): confident detections still unmatched <-> confirmed and
         lost tracks still unmatched, by the IoU with the track's last observed box (not its
         drifting prediction), matched at this least IoU; None (the default) disables it.
+    recovery_max_gap_s: only tracks unseen for at most this long (seconds) take part in that
+        recovery (a last observed box goes stale on a moving camera); None = any lost track.
     lost_follow_scene: lost tracks follow the scene's motion, estimated from boxes alone (no
         frames needed): every frame, the median centre velocity of the confirmed tracks observed
         in it (at least ``tracker.core.MIN_SCENE_TRACKS``) is the scene velocity, and each lost
@@ -109,6 +111,7 @@ class TrackerConfig(ConfigBase):
     direction_weight: float = 0.0
     direction_lag_s: float = 0.1
     recovery_match_iou: Optional[float] = None
+    recovery_max_gap_s: Optional[float] = None
     lost_follow_scene: bool = False
     birth_scene_velocity: bool = False
     motion: MotionConfig = field(default_factory=MotionConfig)
@@ -134,6 +137,8 @@ class TrackerConfig(ConfigBase):
         check_range("TrackerConfig.direction_lag_s", self.direction_lag_s, 0.0, 3600.0)
         if self.recovery_match_iou is not None:
             check_range("TrackerConfig.recovery_match_iou", self.recovery_match_iou, 0.0, 1.0, low_inclusive=False)
+        if self.recovery_max_gap_s is not None:
+            check_range("TrackerConfig.recovery_max_gap_s", self.recovery_max_gap_s, 0.0, 3600.0)
         for name in ("fuse_score", "report_detection_box", "refit_velocity_after_gap", "reupdate_after_gap",
                      "lost_follow_scene", "birth_scene_velocity"):
             if not isinstance(getattr(self, name), bool):

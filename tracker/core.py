@@ -243,7 +243,9 @@ class Tracker:
         self._apply(remaining, detections, low, matches, now)
         high_left = high[rest_high]
         if cfg.recovery_match_iou is not None:
-            unmatched = [confirmed_or_lost[i] for i in rest_tracks if not confirmed_or_lost[i].observed]
+            horizon = np.inf if cfg.recovery_max_gap_s is None else cfg.recovery_max_gap_s
+            unmatched = [confirmed_or_lost[i] for i in rest_tracks if not confirmed_or_lost[i].observed
+                         and now - confirmed_or_lost[i].last_seen <= horizon]
             matches, _, rest = self._recovery_costs(unmatched, detections, high_left).assign()
             self._apply(unmatched, detections, high_left, matches, now)
             high_left = high_left[rest]

@@ -213,9 +213,9 @@ def test_recovery_by_the_last_observed_box():
     """A box moving 100 px/s stops where it was last seen and is missed for 8 frames: its
     prediction has drifted past it (no overlap), so without recovery it comes back as a new ID;
     with ``recovery_match_iou`` it is found again by its last observed box (IoU 1 >= 0.3)."""
-    def run(recovery):
+    def run(recovery, max_gap=None):
         tr = Tracker(TrackerConfig(associator="iou", frame_rate=10.0, min_hits=1, lost_horizon_s=5.0,
-                                   recovery_match_iou=recovery))
+                                   recovery_match_iou=recovery, recovery_max_gap_s=max_gap))
         for i in range(6):  # x1 = 100, 110, ..., 150
             tr.update(Detections(np.array([[100 + 10 * i, 50, 140 + 10 * i, 130]], float), np.ones(1)),
                       timestamp=i / 10)
@@ -226,6 +226,9 @@ def test_recovery_by_the_last_observed_box():
 
     assert run(0.3).track_ids.tolist() == [1]
     assert run(None).track_ids.tolist() == [2]
+    # unseen 0.9 s: beyond a 0.5 s recovery horizon, within a 1.0 s one
+    assert run(0.3, 0.5).track_ids.tolist() == [2]
+    assert run(0.3, 1.0).track_ids.tolist() == [1]
     with pytest.raises(ValueError, match="recovery_match_iou"):
         TrackerConfig(recovery_match_iou=0.0)
 
