@@ -138,7 +138,7 @@ def main(argv=None) -> int:
     parser.add_argument("--mot-root", type=Path, default=DATA / "mot")
     parser.add_argument("--virtual-root", type=Path, default=ROOT / "build" / "virtual" / "mot")
     parser.add_argument("--ours", type=Path, action="append", default=[],
-                        help="NAME=DIR or DIR (named ours) of our result files; repeatable")
+                        help="NAME=DIR (NAME without '=' or '/') or DIR (named ours) of our result files; repeatable")
     parser.add_argument("--peers", type=Path, default=ROOT / "build" / "peers")
     parser.add_argument("--write-docs", action="store_true", help=f"write {DOCS.relative_to(ROOT)}")
     args = parser.parse_args(argv)
@@ -151,8 +151,10 @@ def main(argv=None) -> int:
         return 2
     sources = {}
     for spec in args.ours or [ROOT / "build" / "tune_folds" / "ours" / "default"]:
-        name, _, path = str(spec).rpartition("=")
-        sources[name or "ours"] = Path(path)
+        name, sep, path = str(spec).partition("=")
+        if not sep or "/" in name:  # a bare DIR (its name may hold "=")
+            name, path = "ours", str(spec)
+        sources[name] = Path(path)
     sources.update({p: args.peers / p for p in PEERS})
     groups: Dict[str, List[str]] = defaultdict(list)
     for seq in sorted(seq_dirs):
