@@ -11,7 +11,9 @@ identity is matched again, the event is classified by
   (an ID that existed before: a swap or a hijack by another track);
 * displacement: how far the gt box centre moved since the last match, in gt box heights;
 * score: the detector score of the detection that best covers the gt box now (IoU >= 0.5):
-  ``high`` (>= 0.5, the first association), ``low`` (below: the second association) or none.
+  ``high`` (>= 0.5, the first association), ``low`` (below: the second association) or none;
+* for a one-frame switch (no gap): whether the previous ID is still reported in this frame and
+  whether the ID that takes over matched another person the frame before (``takeover``).
 
 Result files: ``ours`` from ``benchmarks/tune_folds.py`` (``--ours DIR``), the peers from a
 ``track bench --output-dir DIR`` (``--peers DIR``, one folder per peer). MOT files, no frames.
@@ -87,8 +89,11 @@ def sequence_events(seq_dir: Path, result_file: Path) -> List[dict]:
     last_t = np.full(data.num_gt_ids, -1)
     last_k = np.full(data.num_gt_ids, -1)
     events = []
+    prev_owner: dict = {}  # tracker id -> gt id it matched in the previous frame
     for t, (g, k) in enumerate(zip(matches.gt, matches.tracker)):
         frame_dets = dets.get(t + 1)
+        reported = set(data.tracker_ids[t].tolist())
+        owner = dict(zip(k.tolist(), g.tolist()))
         for gi, ki in zip(g.tolist(), k.tolist()):
             if last_t[gi] >= 0:
                 gap = t - last_t[gi]
@@ -109,9 +114,19 @@ def sequence_events(seq_dir: Path, result_file: Path) -> List[dict]:
                         j = int(np.argmax(iou))
                         if iou[j] >= COVER_IOU:
                             score = "high" if frame_dets.scores[j] >= HIGH_SCORE else "low"
+                    takeover = ""
+                    if gap == 1 and outcome != "kept":
+                        old_id = int(last_k[gi])
+                        takeover = ("previous ID on another person" if old_id in owner else
+                                    "previous ID reported, off the person" if old_id in reported else
+                                    "previous ID not reported") + (
+                            ", new ID matched another person before" if prev_owner.get(ki, gi) != gi else
+                            ", new ID matched no person before")
                     events.append({"gap": gap_bucket(gap, info.frame_rate), "outcome": outcome,
-                                   "disp": disp_bucket(disp / max(then_b[3], 1.0)), "score": score})
+                                   "disp": disp_bucket(disp / max(then_b[3], 1.0)), "score": score,
+                                   "takeover": takeover})
             last_t[gi], last_k[gi] = t, ki
+        prev_owner = owner
     return events
 
 
@@ -190,6 +205,9 @@ def main(argv=None) -> int:
                     for n, ev in per_tracker.items()}
         out += table("by gt displacement since the last match", "disp", switches, disp_order)
         out += table("by the detection score now", "score", switches, ["high", "low", "none"])
+        takeovers = sorted({e["takeover"] for ev in per_tracker.values() for e in ev if e["takeover"]})
+        out += table("one-frame switches: what happened to the previous ID, where the new one was", "takeover",
+                     {n: [e for e in ev if e["takeover"]] for n, ev in per_tracker.items()}, takeovers)
     text = "\n".join(out)
     print(text)
     if args.write_docs:
