@@ -1,7 +1,8 @@
 """Choose core settings by leave-sequences-out folds; report held-out numbers per group.
 
-Every candidate setting (``CANDIDATES``: one lever changed from the shipped default at a time)
-runs once on every sequence, real and virtual (``benchmarks/make_virtual_sequences.py``), with
+Every candidate setting (``CANDIDATES``: one lever, or one named set of levers such as "OC-SORT
+set", changed from the shipped default) runs once on every sequence, real and virtual
+(``benchmarks/make_virtual_sequences.py``), with
 the learned associator's fold weights that never saw the sequence (``ours-heldout``; a virtual
 sequence is held out with its source). Each sequence's result depends on that sequence alone,
 so fold selection is exact on the stored per-sequence counts: for each fold of the shipped
