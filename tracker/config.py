@@ -55,6 +55,31 @@ class TrackerConfig(ConfigBase):
     refit_velocity_after_gap: when a lost track is matched again, replace its Kalman velocity
         by the straight path from its last observation to the new one (OC-SORT's
         observation-centric re-update, simplified); off by default (docs/tuning.md).
+    reupdate_after_gap: when a lost track is matched again, run its Kalman filter again from
+        the state of its last observation through the gap, on virtual observations along the
+        straight line to the new one (OC-SORT's observation-centric re-update,
+        ``tracker.motion.reupdate``); off by default (docs/tuning.md).
+    direction_weight: weight of the direction-consistency term in the first association
+        (OC-SORT's observation-centric momentum): a pair's cost drops by
+        ``direction_weight * score * (pi/2 - angle) / pi``, where ``angle`` is between the
+        track's recent direction of motion and the direction from its last observation to the
+        detection (``tracker.association.direction``); 0 (the default) disables it. The IoU
+        gate is unchanged: it never lets a pair match that fails it.
+    recovery_match_iou: when set, an extra association after the second one (OC-SORT's
+        observation-centric recovery): confident detections still unmatched <-> confirmed and
+        lost tracks still unmatched, by the IoU with the track's last observed box (not its
+        drifting prediction), matched at this least IoU; None (the default) disables it.
+    recovery_max_gap_s: only tracks unseen for at most this long (seconds) take part in that
+        recovery (a last observed box goes stale on a moving camera); None = any lost track.
+    lost_follow_scene: lost tracks follow the scene's motion, estimated from boxes alone (no
+        frames needed): every frame, the median centre velocity of the confirmed tracks observed
+        in it (at least ``tracker.core.MIN_SCENE_TRACKS``) is the scene velocity, and each lost
+        track's velocity changes by as much as it did since the previous estimate (a camera that
+        speeds up or turns moves the people it does not see as well); off by default.
+    birth_scene_velocity: a new track starts with the scene velocity of ``lost_follow_scene``
+        (estimated whether or not that is on) instead of 0; off by default.
+    direction_lag_s: the track's direction is measured from its observation at least this many
+        seconds before the last one (its oldest kept one when none is that old) to the last.
     camera_motion: camera-motion compensation, applied when ``update`` gets frames
         (``method`` "auto" by default; "off" disables it; ``tracker.camera_motion``).
     shot_cuts: shot-cut detection, applied when ``update`` gets frames: at a hard cut every
@@ -82,6 +107,13 @@ class TrackerConfig(ConfigBase):
     match_probability: float = 0.1
     history_length: int = 16
     refit_velocity_after_gap: bool = False
+    reupdate_after_gap: bool = False
+    direction_weight: float = 0.0
+    direction_lag_s: float = 0.1
+    recovery_match_iou: Optional[float] = None
+    recovery_max_gap_s: Optional[float] = None
+    lost_follow_scene: bool = False
+    birth_scene_velocity: bool = False
     motion: MotionConfig = field(default_factory=MotionConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     camera_motion: CameraMotionConfig = field(default_factory=CameraMotionConfig)
@@ -91,7 +123,7 @@ class TrackerConfig(ConfigBase):
         check_range("TrackerConfig.frame_rate", self.frame_rate, 0.0, 1000.0, low_inclusive=False)
         for name in ("high_score", "low_score", "new_track_score", "first_match_iou", "second_match_iou",
                      "tentative_match_iou", "appearance_weight", "appearance_gate", "embedding_momentum",
-                     "transformer_weight"):
+                     "transformer_weight", "direction_weight"):
             check_range(f"TrackerConfig.{name}", getattr(self, name), 0.0, 1.0)
         if self.low_score > self.high_score:
             raise ValueError(f"TrackerConfig.low_score ({self.low_score}) must be <= high_score ({self.high_score})")
@@ -102,7 +134,13 @@ class TrackerConfig(ConfigBase):
             object.__setattr__(self, "lost_horizon_s", LOST_HORIZON_S[self.associator])
         check_range("TrackerConfig.lost_horizon_s", self.lost_horizon_s, 0.0, 3600.0)
         check_range("TrackerConfig.output_lost_s", self.output_lost_s, 0.0, 3600.0)
-        for name in ("fuse_score", "report_detection_box", "refit_velocity_after_gap"):
+        check_range("TrackerConfig.direction_lag_s", self.direction_lag_s, 0.0, 3600.0)
+        if self.recovery_match_iou is not None:
+            check_range("TrackerConfig.recovery_match_iou", self.recovery_match_iou, 0.0, 1.0, low_inclusive=False)
+        if self.recovery_max_gap_s is not None:
+            check_range("TrackerConfig.recovery_max_gap_s", self.recovery_max_gap_s, 0.0, 3600.0)
+        for name in ("fuse_score", "report_detection_box", "refit_velocity_after_gap", "reupdate_after_gap",
+                     "lost_follow_scene", "birth_scene_velocity"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"TrackerConfig.{name} must be true or false, got {getattr(self, name)!r}")
         check_range("TrackerConfig.match_probability", self.match_probability, 0.0, 1.0, low_inclusive=False)

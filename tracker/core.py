@@ -10,10 +10,15 @@ Data path of one ``update`` call, one numbered stage each (read top to bottom):
     motion since the previous frame when frames are given (``tracker.camera_motion``)
  2. split detections by score into high and low
  3. first association: high-score detections <-> confirmed and lost tracks
- 4. second association: low-score detections <-> still unmatched confirmed tracks
+ 4. second association: low-score detections <-> still unmatched confirmed tracks, then (when
+    ``recovery_match_iou`` is set) the remaining high-score detections <-> still unmatched
+    confirmed and lost tracks by their last observed box
  5. tentative tracks <-> remaining high-score detections
  6. unmatched tracks: confirmed -> lost, tentative -> removed
  7. births: remaining confident detections start tentative tracks
+ 7b. (``lost_follow_scene``) lost tracks' velocities follow the change of the scene velocity
+    (the median velocity of the observed confirmed tracks; ``birth_scene_velocity``: new tracks
+    of the next frames start with it)
  8. forget lost tracks older than the horizon (into the identity memory) and stale memory
  9. report confirmed tracks as ``Tracks``
 
@@ -32,7 +37,9 @@ import numpy as np
 from tracker import motion
 from tracker.errors import InputError
 from tracker.association import AssociationContext, Associator, Stage, make_associator
-from tracker.boxes import cxcywh_to_xyxy, xyxy_to_cxcywh
+from tracker.association.base import PairCosts, classes_differ
+from tracker.association.iou import FORBIDDEN_COST
+from tracker.boxes import cxcywh_to_xyxy, iou_matrix, xyxy_to_cxcywh
 from tracker.camera_motion import CameraMotion, CameraMotionEstimator, warp_xyxy
 from tracker.config import TrackerConfig
 from tracker.detections import Detections
@@ -48,7 +55,8 @@ class _Track:
     """Internal state of one track. ``track_id`` is 0 until the track is confirmed.
 
     history rows: (time s, x1, y1, x2, y2, score), bounded; bank: exemplar embeddings for the
-    identity memory, bounded."""
+    identity memory, bounded. obs_mean / obs_cov: the Kalman state right after the last
+    observation; unseen_steps: predictions since then (the frame steps of a gap)."""
 
     mean: np.ndarray
     cov: np.ndarray
@@ -65,6 +73,9 @@ class _Track:
     observed: bool = True
     det_xyxy: Optional[np.ndarray] = None
     last_bank_time: float = -np.inf
+    obs_mean: Optional[np.ndarray] = None
+    obs_cov: Optional[np.ndarray] = None
+    unseen_steps: int = 0
 
     @property
     def xyxy(self) -> np.ndarray:
@@ -96,6 +107,9 @@ def _validate_frame(frame: np.ndarray) -> np.ndarray:
 #: timestamps beyond +-this many seconds (about 300 years; Unix times fit) are refused: a jump
 #: of 1e200 s overflows the motion model and gives NaN association costs
 MAX_ABS_TIMESTAMP_S = 1e10
+#: the least number of confirmed tracks observed in a frame whose median velocity is taken as
+#: the scene's (``TrackerConfig.lost_follow_scene``); with fewer the previous estimate stays
+MIN_SCENE_TRACKS = 3
 #: the largest image side accepted as ``image_size`` (pixels)
 MAX_IMAGE_SIDE = 10 ** 6
 
@@ -148,6 +162,7 @@ class Tracker:
         self._time: Optional[float] = None
         self._image_size = None
         self._lost_entries = None
+        self._scene_velocity: Optional[np.ndarray] = None
 
     # ------------------------------------------------------------------ public
     @property
@@ -178,6 +193,7 @@ class Tracker:
         self._time = None
         self._image_size = None
         self._lost_entries = None
+        self._scene_velocity = None
         reset = getattr(self.associator, "reset", None)  # a user's associator may keep no state
         if callable(reset):
             reset()
@@ -225,8 +241,15 @@ class Tracker:
         remaining = [confirmed_or_lost[i] for i in rest_tracks if confirmed_or_lost[i].state == TrackState.CONFIRMED]
         matches, _, _ = self._associate(remaining, detections, low, Stage.SECOND, context)
         self._apply(remaining, detections, low, matches, now)
-        # 5. tentative tracks <-> remaining high-score detections
         high_left = high[rest_high]
+        if cfg.recovery_match_iou is not None:
+            horizon = np.inf if cfg.recovery_max_gap_s is None else cfg.recovery_max_gap_s
+            unmatched = [confirmed_or_lost[i] for i in rest_tracks if not confirmed_or_lost[i].observed
+                         and now - confirmed_or_lost[i].last_seen <= horizon]
+            matches, _, rest = self._recovery_costs(unmatched, detections, high_left).assign()
+            self._apply(unmatched, detections, high_left, matches, now)
+            high_left = high_left[rest]
+        # 5. tentative tracks <-> remaining high-score detections
         matches, _, rest_new = self._associate(tentative, detections, high_left, Stage.TENTATIVE, context)
         self._apply(tentative, detections, high_left, matches, now)
         # 6. unmatched tracks: confirmed -> lost, tentative -> removed
@@ -240,6 +263,8 @@ class Tracker:
         for d in high_left[rest_new]:
             if detections.scores[d] >= cfg.new_track_score:
                 self._birth(detections, int(d), now)
+        if cfg.lost_follow_scene or cfg.birth_scene_velocity:
+            self._follow_scene()
         # 8. forget stale lost tracks (into the memory) and stale memory
         for t in self._tracks:
             if t.state == TrackState.LOST and now - t.last_seen > cfg.lost_horizon_s:
@@ -286,6 +311,7 @@ class Tracker:
             self.memory = IdentityMemory(self.config.memory)
             self.camera_motion.forget_frame()
             self._lost_entries = None
+            self._scene_velocity = None
 
     def _with_embeddings(self, detections: Detections, frame: Optional[np.ndarray]) -> Detections:
         if detections.embeddings is not None or self.embedder is None or frame is None or len(detections) == 0:
@@ -301,6 +327,7 @@ class Tracker:
         means, covs = motion.predict(means, covs, dt, self.config.motion)
         for t, m, c in zip(self._tracks, means, covs):
             t.mean, t.cov = m, c
+            t.unseen_steps += 1
 
     def _compensate_camera(self, frame: Optional[np.ndarray], detections: Detections) -> None:
         """Estimate the camera's motion since the previous frame (detections masked out) and
@@ -316,6 +343,8 @@ class Tracker:
                                   matrix)
         for t, m, c in zip(self._tracks, means, covs):
             t.mean, t.cov = m, c
+            if t.obs_mean is not None:  # the re-update starts from it: same frame as the history
+                t.obs_mean, t.obs_cov = motion.warp(t.obs_mean, t.obs_cov, matrix)
             rows = np.array([r[1:5] for r in t.history], np.float64)
             moved = warp_xyxy(rows, matrix)
             t.history = deque([(r[0], *b.tolist(), r[5]) for r, b in zip(t.history, moved)],
@@ -324,6 +353,16 @@ class Tracker:
     def _associate(self, tracks: Sequence[_Track], detections: Detections, det_rows: np.ndarray, stage: Stage,
                    context: AssociationContext):
         return self.associator.cost(tracks, detections, det_rows, stage, context).assign()
+
+    def _recovery_costs(self, tracks: Sequence[_Track], detections: Detections, det_rows: np.ndarray) -> PairCosts:
+        """``1 - IoU`` of each track's last observed box with each detection, ceiling
+        ``1 - recovery_match_iou``; different classes never match."""
+        max_cost = 1.0 - self.config.recovery_match_iou
+        if not tracks or len(det_rows) == 0:
+            return PairCosts(np.zeros((len(tracks), len(det_rows))), max_cost)
+        last = np.array([t.history[-1][1:5] for t in tracks], np.float64)
+        cost = 1.0 - iou_matrix(last, detections.xyxy[det_rows])
+        return PairCosts(np.where(classes_differ(tracks, detections, det_rows), FORBIDDEN_COST, cost), max_cost)
 
     def _apply(self, tracks: Sequence[_Track], detections: Detections, det_rows: np.ndarray,
                matches: np.ndarray, now: float) -> None:
@@ -337,8 +376,11 @@ class Tracker:
                                     xyxy_to_cxcywh(detections.xyxy[rows]), cfg.motion)
         for t, d, m, c in zip(matched, rows.tolist(), means, covs):
             t.mean, t.cov = m, c
+            if cfg.reupdate_after_gap and t.state == TrackState.LOST and t.unseen_steps >= 2 and t.history:
+                self._reupdate(t, detections.xyxy[d], now)
             if cfg.refit_velocity_after_gap and t.state == TrackState.LOST and t.history:
                 self._refit_velocity(t, detections.xyxy[d], now)
+            t.obs_mean, t.obs_cov, t.unseen_steps = t.mean, t.cov, 0
             t.score = float(detections.scores[d])
             t.last_seen = now
             t.observed = True
@@ -352,6 +394,32 @@ class Tracker:
                 t.state = TrackState.CONFIRMED
             elif t.state == TrackState.TENTATIVE and t.hits >= cfg.min_hits:
                 self._confirm(t, now)
+
+    def _follow_scene(self) -> None:
+        """Scene velocity (pixels/s, centre x/y) = median over the confirmed tracks observed now;
+        lost tracks' centre velocities move by its change since the last estimate."""
+        seen = [t.mean[4:6] for t in self._tracks if t.observed and t.state == TrackState.CONFIRMED]
+        if len(seen) < MIN_SCENE_TRACKS:
+            return
+        scene = np.median(np.stack(seen), axis=0)
+        if self._scene_velocity is not None and self.config.lost_follow_scene:
+            change = scene - self._scene_velocity
+            for t in self._tracks:
+                if t.state == TrackState.LOST:
+                    t.mean = t.mean.copy()
+                    t.mean[4:6] += change
+        self._scene_velocity = scene
+
+    def _reupdate(self, t: _Track, xyxy: np.ndarray, now: float) -> None:
+        """A lost track found again: run the filter again from its last observation through
+        the gap's ``unseen_steps`` frame steps along the straight line to this observation
+        (``motion.reupdate``), instead of the one correction after the unobserved drift."""
+        if t.obs_mean is None or now <= t.last_seen:
+            return
+        last = xyxy_to_cxcywh(np.asarray(t.history[-1][1:5], np.float64))[0]
+        new = xyxy_to_cxcywh(np.asarray(xyxy, np.float64))[0]
+        t.mean, t.cov = motion.reupdate(t.obs_mean, t.obs_cov, last, new, t.unseen_steps,
+                                        (now - t.last_seen) / t.unseen_steps, self.config.motion)
 
     @staticmethod
     def _refit_velocity(t: _Track, xyxy: np.ndarray, now: float) -> None:
@@ -402,10 +470,13 @@ class Tracker:
     def _birth(self, detections: Detections, d: int, now: float) -> None:
         cfg = self.config
         mean, cov = motion.initiate(xyxy_to_cxcywh(detections.xyxy[d])[0], cfg.motion)
+        if cfg.birth_scene_velocity and self._scene_velocity is not None:
+            mean[4:6] = self._scene_velocity
         box = detections.xyxy[d].astype(np.float64)
         t = _Track(mean, cov, float(detections.scores[d]), int(detections.class_ids[d]), now,
                    history=deque([(now, *box.tolist(), float(detections.scores[d]))], maxlen=cfg.history_length),
-                   bank=deque(maxlen=cfg.memory.bank_size), det_index=int(detections.index[d]), det_xyxy=box)
+                   bank=deque(maxlen=cfg.memory.bank_size), det_index=int(detections.index[d]), det_xyxy=box,
+                   obs_mean=mean, obs_cov=cov)
         if detections.embeddings is not None:
             self._add_embedding(t, detections.embeddings[d], now)
         self._tracks.append(t)

@@ -3,7 +3,8 @@
 State ``mean`` (8,) = ``cx, cy, w, h, vcx, vcy, vw, vh``: pixels and pixels per **second**;
 ``cov`` (8, 8). Batched forms take (T, 8) and (T, 8, 8). Time steps ``dt`` are in seconds,
 so skipped frames and any frame rate behave: process noise grows linearly with ``dt``
-(a random walk on velocity and position), and all noise is scaled by the box size.
+(a random walk on velocity and position), and all noise is scaled by the box size
+(``MotionConfig.noise_scale``: each coordinate by its own side, or every one by the height).
 """
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from tracker.config_base import ConfigBase, check_range
 STATE_DIM = 8
 MEAS_DIM = 4
 MIN_BOX_SIDE_PX = 1.0  # predicted sizes are kept at least this large
+#: ``MotionConfig.noise_scale`` choices: "side" = x and w noise by the width, y and h by the
+#: height; "height" = every coordinate by the height (ByteTrack / BoT-SORT / OC-SORT)
+NOISE_SCALES = ("side", "height")
 
 
 @dataclass(frozen=True)
@@ -28,21 +32,29 @@ class MotionConfig(ConfigBase):
     velocity_noise: std of the velocity random walk (pixels/s) per sqrt(second).
     measurement_noise: std of a detector box coordinate.
     initial_velocity_std: std of the unknown velocity of a new track (pixels/s).
+    noise_scale: which box side scales each coordinate's noise (``NOISE_SCALES``): "side" (the
+        default) or "height".
     """
 
     position_noise: float = 0.5  # chosen by every leave-sequences-out fold (docs/tuning.md)
     velocity_noise: float = 0.5
     measurement_noise: float = 0.05
     initial_velocity_std: float = 1.0
+    noise_scale: str = "side"
 
     def __post_init__(self) -> None:
         for name in ("position_noise", "velocity_noise", "measurement_noise", "initial_velocity_std"):
             check_range(f"MotionConfig.{name}", getattr(self, name), 0.0, 100.0, low_inclusive=False)
+        if not isinstance(self.noise_scale, str) or self.noise_scale not in NOISE_SCALES:
+            raise ValueError(f"MotionConfig.noise_scale must be one of {NOISE_SCALES}, got {self.noise_scale!r}")
 
 
-def _size_scale(wh: np.ndarray) -> np.ndarray:
-    """(..., 2) w, h -> (..., 4) per-coordinate scale ``w, h, w, h``."""
+def _size_scale(wh: np.ndarray, cfg: MotionConfig) -> np.ndarray:
+    """(..., 2) w, h -> (..., 4) per-coordinate scale: ``w, h, w, h`` ("side") or
+    ``h, h, h, h`` ("height")."""
     wh = np.maximum(wh, MIN_BOX_SIDE_PX)
+    if cfg.noise_scale == "height":
+        wh = np.repeat(wh[..., 1:2], 2, axis=-1)
     return np.concatenate([wh, wh], axis=-1)
 
 
@@ -53,7 +65,7 @@ def initiate(measurement: np.ndarray, cfg: MotionConfig) -> Tuple[np.ndarray, np
     """
     z = np.asarray(measurement, dtype=np.float64)
     mean = np.concatenate([z, np.zeros_like(z)], axis=-1)
-    scale = _size_scale(z[..., 2:4])
+    scale = _size_scale(z[..., 2:4], cfg)
     std = np.concatenate([2.0 * cfg.measurement_noise * scale, cfg.initial_velocity_std * scale], axis=-1)
     cov = np.zeros(z.shape[:-1] + (STATE_DIM, STATE_DIM))
     idx = np.arange(STATE_DIM)
@@ -79,7 +91,7 @@ def predict(mean: np.ndarray, cov: np.ndarray, dt, cfg: MotionConfig) -> Tuple[n
     n12 = p12 + d * p22
     n21 = p21 + d * p22
     new_cov = np.concatenate([np.concatenate([n11, n12], -1), np.concatenate([n21, p22], -1)], -2)
-    scale = _size_scale(mean[..., 2:4])
+    scale = _size_scale(mean[..., 2:4], cfg)
     q = np.concatenate([(cfg.position_noise * scale) ** 2, (cfg.velocity_noise * scale) ** 2], axis=-1)
     idx = np.arange(STATE_DIM)
     new_cov[..., idx, idx] += q * dt_b[..., None]
@@ -88,7 +100,7 @@ def predict(mean: np.ndarray, cov: np.ndarray, dt, cfg: MotionConfig) -> Tuple[n
 
 def project(mean: np.ndarray, cov: np.ndarray, cfg: MotionConfig) -> Tuple[np.ndarray, np.ndarray]:
     """Measurement-space (…, 4) mean and (…, 4, 4) covariance including measurement noise."""
-    scale = _size_scale(mean[..., 2:4])
+    scale = _size_scale(mean[..., 2:4], cfg)
     r = (cfg.measurement_noise * scale) ** 2
     s = cov[..., :4, :4].copy()
     idx = np.arange(MEAS_DIM)
@@ -109,6 +121,27 @@ def update(mean: np.ndarray, cov: np.ndarray, measurement: np.ndarray,
     new_cov = 0.5 * (new_cov + np.swapaxes(new_cov, -1, -2))
     new_mean[..., 2:4] = np.maximum(new_mean[..., 2:4], MIN_BOX_SIDE_PX)
     return new_mean, new_cov
+
+
+def reupdate(mean: np.ndarray, cov: np.ndarray, last_measurement: np.ndarray, measurement: np.ndarray,
+             steps: int, dt: float, cfg: MotionConfig) -> Tuple[np.ndarray, np.ndarray]:
+    """Observation-centric re-update (the idea of OC-SORT's ORU) of one track found again.
+
+    mean (8,) / cov (8, 8): the state right after its last observation ``last_measurement``
+    (4,) ``cx, cy, w, h``; ``measurement`` (4,): the observation that ends a gap of ``steps``
+    frame steps of ``dt`` seconds each. The filter is run again through the gap on virtual
+    observations on the straight line between the two (``predict`` then ``update`` at step
+    ``i`` with ``last + (new - last) * i / steps``), so the velocity it ends with follows the
+    path across the gap instead of the unobserved drift. ``steps`` = 1 is one ordinary
+    predict + update. New arrays."""
+    if steps < 1:
+        raise ValueError(f"reupdate: steps must be >= 1, got {steps}")
+    last = np.asarray(last_measurement, dtype=np.float64)
+    step = (np.asarray(measurement, dtype=np.float64) - last) / steps
+    for i in range(1, steps + 1):
+        mean, cov = predict(mean, cov, dt, cfg)
+        mean, cov = update(mean, cov, last + step * i, cfg)
+    return mean, cov
 
 
 def mahalanobis_sq(mean: np.ndarray, cov: np.ndarray, measurements: np.ndarray, cfg: MotionConfig) -> np.ndarray:

@@ -178,3 +178,103 @@ def test_velocity_refit_after_a_gap_by_hand():
     np.testing.assert_allclose(refit.mean[4:], [20.0, 0.0, 0.0, 0.0], atol=1e-9)
     kept = run(False)
     assert kept.mean[4] > 40.0  # still close to the 100 px/s it had before the gap
+
+
+def test_reupdate_after_a_gap_by_hand():
+    """A box moving 10 px/frame at 10 fps (100 px/s), observed exactly (negligible position and
+    measurement noise), unseen for 4 frames and found again at t = 1.0 with centre x 200: with
+    the re-update on, the filter ends there with the velocity of the straight path from the last
+    observation (centre 170 at t = 0.5), 60 px/s; with it off, one correction leaves it elsewhere."""
+    from tracker.motion import MotionConfig
+
+    def run(reupdate):
+        exact = MotionConfig(position_noise=1e-6, velocity_noise=1.0, measurement_noise=1e-6)
+        tr = Tracker(TrackerConfig(associator="iou", frame_rate=10.0, min_hits=1, motion=exact,
+                                   reupdate_after_gap=reupdate, lost_horizon_s=5.0))
+        for i in range(6):  # x1 = 100, 110, ..., 150
+            tr.update(Detections(np.array([[100 + 10 * i, 50, 140 + 10 * i, 130]], float), np.ones(1)),
+                      timestamp=i / 10)
+        for i in range(6, 10):
+            tr.update(Detections.empty(), timestamp=i / 10)
+        assert tr._tracks[0].state == TrackState.LOST and tr._tracks[0].unseen_steps == 4
+        out = tr.update(Detections(np.array([[180, 50, 220, 130]], float), np.ones(1)), timestamp=1.0)
+        assert out.track_ids.tolist() == [1]
+        return tr._tracks[0]
+
+    re = run(True)
+    np.testing.assert_allclose(re.mean[:4], [200.0, 90.0, 40.0, 80.0], atol=1e-4)
+    np.testing.assert_allclose(re.mean[4:], [60.0, 0.0, 0.0, 0.0], atol=1e-3)
+    assert re.unseen_steps == 0 and re.obs_mean is re.mean
+    plain = run(False)
+    assert abs(plain.mean[4] - 60.0) > 10.0
+
+
+def test_recovery_by_the_last_observed_box():
+    """A box moving 100 px/s stops where it was last seen and is missed for 8 frames: its
+    prediction has drifted past it (no overlap), so without recovery it comes back as a new ID;
+    with ``recovery_match_iou`` it is found again by its last observed box (IoU 1 >= 0.3)."""
+    def run(recovery, max_gap=None):
+        tr = Tracker(TrackerConfig(associator="iou", frame_rate=10.0, min_hits=1, lost_horizon_s=5.0,
+                                   recovery_match_iou=recovery, recovery_max_gap_s=max_gap))
+        for i in range(6):  # x1 = 100, 110, ..., 150
+            tr.update(Detections(np.array([[100 + 10 * i, 50, 140 + 10 * i, 130]], float), np.ones(1)),
+                      timestamp=i / 10)
+        for i in range(6, 14):
+            tr.update(Detections.empty(), timestamp=i / 10)
+        assert tr._tracks[0].xyxy[0] > 190.0  # the prediction no longer overlaps [150, 190]
+        return tr.update(Detections(np.array([[150, 50, 190, 130]], float), np.ones(1)), timestamp=1.4)
+
+    assert run(0.3).track_ids.tolist() == [1]
+    assert run(None).track_ids.tolist() == [2]
+    # unseen 0.9 s: beyond a 0.5 s recovery horizon, within a 1.0 s one
+    assert run(0.3, 0.5).track_ids.tolist() == [2]
+    assert run(0.3, 1.0).track_ids.tolist() == [1]
+    with pytest.raises(ValueError, match="recovery_match_iou"):
+        TrackerConfig(recovery_match_iou=0.0)
+
+
+def test_lost_tracks_follow_the_scene_velocity_by_hand():
+    """Four boxes drift 1 px/frame at 10 fps (10 px/s, a slow pan); box 4 is missed from frame 6
+    on, and from frame 8 (0-based) the pan speeds up to 3 px/frame for the three others. Observed exactly
+    (negligible position and measurement noise) a track's velocity is its last step: the scene
+    velocity (median of the three) goes 10 -> 30 px/s, so with ``lost_follow_scene`` the lost
+    track's velocity becomes 10 + 20 = 30 px/s; without it, it keeps 10."""
+    from tracker.motion import MotionConfig
+
+    def run(follow):
+        exact = MotionConfig(position_noise=1e-6, velocity_noise=1.0, measurement_noise=1e-6)
+        tr = Tracker(TrackerConfig(associator="iou", frame_rate=10.0, min_hits=1, motion=exact,
+                                   lost_follow_scene=follow, lost_horizon_s=5.0))
+        x = 0.0
+        for i in range(10):
+            x += 1.0 if i <= 7 else 3.0
+            n = 4 if i < 6 else 3
+            boxes = np.array([[x + 100 * k, 50, x + 100 * k + 40, 130] for k in range(n)], float)
+            tr.update(Detections(boxes, np.ones(n)), timestamp=i / 10)
+        lost = [t for t in tr._tracks if t.state == TrackState.LOST]
+        assert len(lost) == 1 and lost[0].track_id == 4
+        seen = [t.mean[4] for t in tr._tracks if t.observed]
+        np.testing.assert_allclose(seen, [30.0] * 3, atol=1e-3)
+        return lost[0].mean[4]
+
+    assert run(True) == pytest.approx(30.0, abs=1e-3)
+    assert run(False) == pytest.approx(10.0, abs=1e-3)
+
+
+def test_births_start_with_the_scene_velocity():
+    """Three boxes observed exactly, moving 20 px/s; a fourth appears in frame 5: with
+    ``birth_scene_velocity`` it starts with the scene velocity (20, 0) px/s, else with 0."""
+    from tracker.motion import MotionConfig
+
+    def run(birth):
+        exact = MotionConfig(position_noise=1e-6, velocity_noise=1.0, measurement_noise=1e-6)
+        tr = Tracker(TrackerConfig(associator="iou", frame_rate=10.0, min_hits=1, motion=exact,
+                                   birth_scene_velocity=birth))
+        for i in range(6):
+            n = 3 if i < 5 else 4
+            boxes = np.array([[2.0 * i + 100 * k, 50, 2.0 * i + 100 * k + 40, 130] for k in range(n)], float)
+            tr.update(Detections(boxes, np.ones(n)), timestamp=i / 10)
+        return tr._tracks[-1].mean[4:6]
+
+    np.testing.assert_allclose(run(True), [20.0, 0.0], atol=1e-3)
+    np.testing.assert_array_equal(run(False), [0.0, 0.0])

@@ -110,3 +110,52 @@ def test_warp_moves_state_and_covariance_by_hand():
     # batched
     bm, bc = warp(np.stack([mean, mean]), np.stack([cov, cov]), matrix)
     np.testing.assert_allclose(bm[1], new_mean) and np.testing.assert_allclose(bc[1], new_cov)
+
+
+# ------------------------------------------------ observation-centric re-update
+#: position and measurement noise negligible: observed positions are exact, only the velocity is uncertain
+EXACT = MotionConfig(position_noise=1e-6, velocity_noise=1.0, measurement_noise=1e-6)
+
+
+def test_reupdate_gives_the_velocity_of_the_straight_path_across_a_gap():
+    """A 40 x 80 box known exactly at cx 100 moving 200 px/s is seen again 0.5 s later (5 steps of
+    0.1 s) at cx 150: the straight path is 100 px/s. The re-update ends at the new observation with
+    that velocity. One plain correction after 5 predictions does not: by hand, P_xx = 48 and
+    P_xv = 160 after the 5 steps (velocity variance grows by (1.0 * 40)^2 * 0.1 = 160 a step), the
+    innovation is 150 - 200 = -50, so v = 200 - 50 * 160 / 48 = 33.33 px/s."""
+    mean = np.array([100.0, 50.0, 40.0, 80.0, 200.0, 0.0, 0.0, 0.0])
+    cov = np.zeros((8, 8))
+    new = np.array([150.0, 50.0, 40.0, 80.0])
+    m, c = motion.reupdate(mean, cov, mean[:4], new, 5, 0.1, EXACT)
+    np.testing.assert_allclose(m[:4], new, atol=1e-6)
+    np.testing.assert_allclose(m[4:], [100.0, 0.0, 0.0, 0.0], atol=1e-4)
+    plain_m, plain_c = mean, cov
+    for _ in range(5):
+        plain_m, plain_c = motion.predict(plain_m, plain_c, 0.1, EXACT)
+    assert plain_c[0, 0] == pytest.approx(48.0, rel=1e-6) and plain_c[0, 4] == pytest.approx(160.0, rel=1e-6)
+    plain_m, _ = motion.update(plain_m, plain_c, new, EXACT)
+    assert plain_m[4] == pytest.approx(200.0 - 50.0 * 160.0 / 48.0, rel=1e-6)
+
+
+def test_reupdate_of_one_step_is_one_predict_and_update():
+    mean, cov = motion.initiate(np.array([10.0, 20.0, 30.0, 60.0]), CFG)
+    z = np.array([13.0, 21.0, 30.0, 61.0])
+    m, c = motion.reupdate(mean, cov, mean[:4], z, 1, 0.2, CFG)
+    m2, c2 = motion.update(*motion.predict(mean, cov, 0.2, CFG), z, CFG)
+    np.testing.assert_array_equal(m, m2)
+    np.testing.assert_array_equal(c, c2)
+    with pytest.raises(ValueError, match="steps"):
+        motion.reupdate(mean, cov, mean[:4], z, 0, 0.2, CFG)
+
+
+def test_noise_scale_height_uses_the_height_for_every_coordinate():
+    cfg = MotionConfig(position_noise=0.1, velocity_noise=0.2, measurement_noise=0.05, noise_scale="height")
+    mean, cov = motion.initiate(np.array([50.0, 60.0, 20.0, 40.0]), cfg)
+    # position std = 2 * 0.05 * 40 = 4 for all four; velocity std = 1.0 * 40
+    np.testing.assert_allclose(np.diag(cov), [16, 16, 16, 16, 1600, 1600, 1600, 1600])
+    _, c = motion.predict(mean, np.eye(8), 0.5, cfg)
+    assert c[0, 0] == pytest.approx(1 + 0.25 + (0.1 * 40) ** 2 * 0.5)  # x by the height, not the width 20
+    _, s = motion.project(mean, np.zeros((8, 8)), cfg)
+    np.testing.assert_allclose(np.diag(s), [(0.05 * 40) ** 2] * 4)
+    with pytest.raises(ValueError, match="noise_scale"):
+        MotionConfig(noise_scale="width")

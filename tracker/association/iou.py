@@ -7,6 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from tracker.association.base import AssociationContext, PairCosts, Stage, TrackLike, classes_differ
+from tracker.association.direction import direction_consistency
 from tracker.boxes import iou_matrix, iou_pairs, overlapping_pairs
 from tracker.config import TrackerConfig
 from tracker.detections import Detections
@@ -18,7 +19,10 @@ DENSE_PAIR_LIMIT = 1_000_000  # above this many (track, detection) pairs, only o
 class IouAssociator:
     """cost = 1 - IoU(predicted track box, detection) [x score in the first stage]; with
     embeddings, ``(1 - w) * cost + w * (1 - cosine)`` where appearance is close enough
-    (``appearance_gate``) and the boxes overlap at all. Different classes never match."""
+    (``appearance_gate``) and the boxes overlap at all. In the first association, with
+    ``direction_weight`` w_d > 0, a pair that passes the IoU gate costs
+    ``min(cost - w_d * score * consistency, ceiling)`` (``tracker.association.direction``).
+    Different classes never match."""
 
     def __init__(self, config: TrackerConfig):
         self.config = config
@@ -38,10 +42,20 @@ class IouAssociator:
         cost = 1.0 - (iou * detections.scores[det_rows][None, :] if fuse else iou)
         if stage != Stage.SECOND and cfg.appearance_weight > 0 and detections.embeddings is not None:
             cost = self._with_appearance(cost, iou, tracks, detections.embeddings[det_rows])
+        if stage == Stage.FIRST and cfg.direction_weight > 0:
+            cost = self._with_direction(cost, max_cost, tracks, detections, det_rows)
         return PairCosts(np.where(classes_differ(tracks, detections, det_rows), FORBIDDEN_COST, cost), max_cost)
 
     def reset(self) -> None:
         """Nothing to forget: the core keeps no state between frames."""
+
+    def _with_direction(self, cost, max_cost, tracks, detections: Detections, det_rows: np.ndarray) -> np.ndarray:
+        """Lower the cost of pairs that continue the track's direction, raise it for those
+        that turn back; a pair that fails the gate stays as it was (never allowed by it)."""
+        cfg = self.config
+        consistency = direction_consistency(tracks, detections.xyxy[det_rows], cfg.direction_lag_s)
+        moved = cost - cfg.direction_weight * detections.scores[det_rows][None, :] * consistency
+        return np.where(cost <= max_cost, np.minimum(moved, max_cost), cost)
 
     def _with_appearance(self, cost, iou, tracks, det_emb) -> np.ndarray:
         cfg = self.config
