@@ -231,11 +231,12 @@ def video_rows(results: dict) -> Dict[str, dict]:
 
 
 def group_rows(results: dict) -> Dict[str, dict]:
-    from tune_folds import group_of, summarize
+    from tracker.benchmarking.groups import camera_group, conventions_group
+    from tune_folds import summarize
 
     rows = {"all": summarize(list(results.values()))}
     for g in GROUPS:
-        members = [r for s, r in results.items() if g in group_of(s)]
+        members = [r for s, r in results.items() if g in (camera_group(s), conventions_group(s))]
         if members:
             rows[g] = summarize(members)
     return rows
