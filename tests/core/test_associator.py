@@ -278,16 +278,14 @@ def test_costs_are_finite_and_classes_never_mix(associator):
 
 
 # ----------------------------------------------------------------- numpy == torch
-@pytest.mark.parametrize("iou_prior", [False, True])
-def test_numpy_inference_matches_the_torch_network(iou_prior):
-    torch = pytest.importorskip("torch")
-    from tracker.association.transformer import AssociatorNetwork
-    from tracker.training.associator import collate, export_params
-    from tracker.training.associator_data import Problem
-    from tracker.training.associator_model import AssociatorNet, AssociatorNetConfig
+def _numpy_and_torch_outputs(net, params, net_config):
+    """(numpy outputs, torch outputs) of one hand-built problem: 3 tracks x 4 detections."""
+    import torch
 
-    torch.manual_seed(0)
-    net = AssociatorNet(AssociatorNetConfig(iou_prior=iou_prior)).eval()
+    from tracker.association.transformer import AssociatorNetwork
+    from tracker.training.associator import collate
+    from tracker.training.associator_data import Problem
+
     tracks = [walking_track(3), walking_track(9, x0=300), walking_track(1, x0=500)]
     det = np.array([[110, 50, 150, 150], [400, 60, 440, 160], [0, 0, 10, 10], [500, 50, 540, 150]], float)
     tok = build_tokens(tracks, det, np.array([0.9, 0.6, 0.3, 0.8]), Stage.FIRST, 1.0, (640, 480))
@@ -296,7 +294,18 @@ def test_numpy_inference_matches_the_torch_network(iou_prior):
     arrays = collate([problem])
     with torch.no_grad():
         want = [x[0].numpy() for x in net(*[torch.from_numpy(a) for a in arrays[:7]])]
-    got = AssociatorNetwork(export_params(net), net.config.to_dict())(tok)
+    return AssociatorNetwork(params, net_config)(tok), want
+
+
+@pytest.mark.parametrize("iou_prior", [False, True])
+def test_numpy_inference_matches_the_torch_network(iou_prior):
+    torch = pytest.importorskip("torch")
+    from tracker.training.associator import export_params
+    from tracker.training.associator_model import AssociatorNet, AssociatorNetConfig
+
+    torch.manual_seed(0)
+    net = AssociatorNet(AssociatorNetConfig(iou_prior=iou_prior)).eval()
+    got, want = _numpy_and_torch_outputs(net, export_params(net), net.config.to_dict())
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
 
@@ -346,13 +355,10 @@ def test_shipped_self_supervised_weights_load_offline_and_match_the_training_net
     """The self-supervised model (no identity labels): its metadata lists every training file
     with its licence class, it is selected by name, and numpy inference gives the torch
     network's outputs within 1e-5."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     import json
 
     from tracker.association.learned import LearnedAssociator
-    from tracker.association.transformer import AssociatorNetwork
-    from tracker.training.associator import collate
-    from tracker.training.associator_data import Problem
     from tracker.training.associator_model import load_network
 
     path = shipped_weights_path("selfsupervised")
@@ -360,15 +366,7 @@ def test_shipped_self_supervised_weights_load_offline_and_match_the_training_net
     assert all(f["labels"] == "none" and f["licence_class"] for f in meta["training_files"])
     assert len(meta["training_files"]) >= 40 and meta["heldout_metrics"] and meta["command"]
     assert isinstance(make_associator(TrackerConfig(), "selfsupervised"), LearnedAssociator)
-    tracks = [walking_track(3), walking_track(9, x0=300), walking_track(1, x0=500)]
-    det = np.array([[110, 50, 150, 150], [400, 60, 440, 160], [0, 0, 10, 10], [500, 50, 540, 150]], float)
-    tok = build_tokens(tracks, det, np.array([0.9, 0.6, 0.3, 0.8]), Stage.FIRST, 1.0, (640, 480))
-    problem = Problem(tok.history, tok.history_mask, tok.track_globals, tok.det_tokens, tok.pairs,
-                      np.array([1, 2, 3]), np.array([1, 2, -1, 3]))
-    arrays = collate([problem])
-    with torch.no_grad():
-        want = [x[0].numpy() for x in load_network(path)(*[torch.from_numpy(a) for a in arrays[:7]])]
     params, net_config, _ = load_weights(path)
-    got = AssociatorNetwork(params, net_config)(tok)
+    got, want = _numpy_and_torch_outputs(load_network(path).eval(), params, net_config)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)

@@ -179,4 +179,4 @@ def load_network(path) -> AssociatorNet:
     fields = AssociatorNetConfig.__dataclass_fields__
     net = AssociatorNet(AssociatorNetConfig(**{k: v for k, v in net_config.items() if k in fields}))
     net.load_state_dict({k: torch.from_numpy(v) for k, v in params.items()})
-    return net
+    return net.eval()
