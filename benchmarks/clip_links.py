@@ -21,6 +21,10 @@ are scored with ``track eval --link``'s code (``evaluate_link_data``):
 
 The shipped ``DEFAULT_THRESHOLD`` is the median of the four folds' choices.
 
+Clips of different videos joined: for every pair of videos, their 6 clips are linked together
+(gt ids of the second video offset so the two never share one) at the threshold chosen on the
+two other videos, so a link across videos is a false link the scores count.
+
 Usage: python benchmarks/clip_links.py [--work DIR] [--seed N] [--write-docs]
 """
 from __future__ import annotations
@@ -56,6 +60,8 @@ NN_THRESHOLD = -1.0
 #: targets of issue 19: global IDF1 gain over no linking (points), pairwise cross-clip F1
 IDF1_GAIN_TARGET = 5.0
 PAIR_F1_TARGET = 0.7
+#: added to the gt ids of the second video of a joined pair (no two videos share an id)
+GT_ID_OFFSET = 100000
 
 
 def split(num_frames: int, fps: float, rng: np.random.Generator) -> list:
@@ -84,9 +90,10 @@ def track_clip(seq: str, k: int, start: int, end: int, work: Path, appearance: s
     return out
 
 
-def clip_data(seq: str, clips: list, folders: list, identities=None) -> list:
+def clip_data(seq: str, clips: list, folders: list, identities=None, gt_id_offset: int = 0) -> list:
     """Per clip ``SequenceData``: gt and results cut to the clip, frames from 1; result ids
-    the global ids of ``identities`` (None: the local ids, made distinct by the caller)."""
+    the global ids of ``identities`` (None: the local ids, made distinct by the caller); gt ids
+    plus ``gt_id_offset``."""
     from tracker.evaluation.api import load_ground_truth
     from tracker.evaluation.data import build_sequence_data
     from tracker.io.mot import read_mot_file
@@ -96,7 +103,7 @@ def clip_data(seq: str, clips: list, folders: list, identities=None) -> list:
     for k, ((start, end), folder) in enumerate(zip(clips, folders)):
         inside = (gt.table.frames > start) & (gt.table.frames <= end)
         g = gt.table.select(inside)
-        g = dataclasses.replace(g, frames=g.frames - start)
+        g = dataclasses.replace(g, frames=g.frames - start, ids=g.ids + gt_id_offset)
         r = read_mot_file(folder / f"{seq}.txt", "result")
         r = r.select((r.frames > start) & (r.frames <= end))
         name = f"{seq}-c{k + 1}"
@@ -135,7 +142,7 @@ def measure(work: Path, seed: int, embedding: str, appearance: str) -> dict:
 
     rng = np.random.default_rng(seed)
     embedder = Embedder.default(threads=1)
-    per_video = {}
+    per_video, kept = {}, {}
     for seq in SEQS:
         (gt,), _ = load_ground_truth(DATA / "mot", [seq])
         clips = split(gt.num_frames, gt.frame_rate, rng)
@@ -152,6 +159,7 @@ def measure(work: Path, seed: int, embedding: str, appearance: str) -> dict:
                 for t in GRID}
         per_video[seq] = {"clips": clips, "fps": gt.frame_rate, "benchmark": gt.benchmark,
                           "tracks": sum(len(s.tracks) for s in sources), "nn": nn, "grid": grid}
+        kept[seq] = (clips, folders, sources, emb)
     folds = {}
     for held in SEQS:
         train = [s for s in SEQS if s != held]
@@ -161,7 +169,47 @@ def measure(work: Path, seed: int, embedding: str, appearance: str) -> dict:
         folds[held] = {"threshold": chosen, "train_IDF1": best, "held": per_video[held]["grid"][chosen]}
     default = float(np.median([f["threshold"] for f in folds.values()]))
     return {"per_video": per_video, "folds": folds, "default": default, "seed": seed, "embedding": embedding,
-            "appearance": appearance}
+            "appearance": appearance, "joined": joined_videos(per_video, kept)}
+
+
+def joined_videos(per_video: dict, kept: dict) -> dict:
+    """Every pair of videos' clips linked together (module docstring) -> scores per pair."""
+    from itertools import combinations
+
+    from tracker.link import link_embeddings
+
+    out = {}
+    for a, b in combinations(SEQS, 2):
+        others = [s for s in SEQS if s not in (a, b)]
+        mean = {t: np.mean([per_video[s]["grid"][t]["IDF1"] for s in others]) for t in per_video[a]["grid"]}
+        best = max(mean.values())
+        chosen = max(t for t, v in mean.items() if v >= best - 1e-9)
+        sources = kept[a][2] + kept[b][2]
+        emb = {**kept[a][3], **kept[b][3]}
+
+        def datas(identities):
+            return (clip_data(a, kept[a][0], kept[a][1], identities)
+                    + clip_data(b, kept[b][0], kept[b][1], identities, GT_ID_OFFSET))
+
+        linked = link_embeddings(sources, emb, chosen)
+        cross = sum(1 for members in linked.groups().values()
+                    if len({name.rsplit("-c", 1)[0] for name, _ in members}) > 1)
+        out[f"{a} + {b}"] = {"threshold": chosen, "ours": scores_of(datas(linked)),
+                             "nn": scores_of(datas(nearest_neighbour(sources, emb))), "cross_video_ids": cross}
+    return out
+
+
+def joined_table(result: dict) -> list:
+    lines = ["| videos joined | threshold (chosen on the other 2) | IDF1 no linking | IDF1 nearest nb. | IDF1 ours "
+             "| gain | pair F1 nearest nb. | pair P / R / F1 ours | ids spanning both videos (false) |",
+             "|---|---:|---:|---:|---:|---:|---:|---|---:|"]
+    for name, r in result["joined"].items():
+        o = r["ours"]
+        lines.append(f"| {name} | {r['threshold']:.2f} | {o['base_IDF1']:.1f} | {r['nn']['IDF1']:.1f} "
+                     f"| {o['IDF1']:.1f} "
+                     f"| {o['IDF1'] - o['base_IDF1']:+.1f} | {r['nn']['F1']:.2f} "
+                     f"| {o['P']:.2f} / {o['R']:.2f} / {o['F1']:.2f} | {r['cross_video_ids']} |")
+    return lines
 
 
 def table(result: dict) -> list:
@@ -226,6 +274,7 @@ def section(result: dict) -> list:
         "",
         f"Folds' threshold choices: {choices}; their median: {result['default']:.2f} "
         f"(`tracker.link.api.DEFAULT_THRESHOLD` in the code now: {DEFAULT_THRESHOLD:.2f}).", "",
+        "#### Clips of two videos joined", "", *joined_table(result), "",
         "#### Global IDF1 / pair F1 by threshold (every video; for the record, not used to choose)", "",
         *curve(result), ""]
 
