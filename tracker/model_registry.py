@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Mapping, Optional
 
+import numpy as np
+
 from tracker.errors import InputError
 from tracker.special_paths import check_replaceable
 
@@ -83,6 +85,24 @@ class ModelKind:
 
     def missing(self, path: Path) -> InputError:
         return InputError(f"{path}: {self.name} weights not found")
+
+    def existing(self, path: Optional[Path] = None) -> Path:
+        """``path`` (default: the shipped model) when it is a file; ``InputError`` otherwise."""
+        path = Path(path) if path is not None else self.shipped_path()
+        if not path.is_file():
+            raise self.missing(path)
+        return path
+
+    def read_npz(self, path: Path) -> Dict[str, np.ndarray]:
+        """The arrays of one of our ``.npz`` weights files of this kind (read without pickle),
+        its ``format`` entry checked and removed; one-line ``InputError``s otherwise."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (OSError, ValueError) as exc:
+            raise self.not_weights(Path(path), exc) from None
+        self.check_format(Path(path), str(arrays.pop("format", "")))
+        return arrays
 
 
 DETECTOR = ModelKind("detector", "detector", {"default": "ssdlite_mobilenet_v2_pedestrian.onnx"},

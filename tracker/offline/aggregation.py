@@ -86,19 +86,12 @@ class Aggregator:
 
 @functools.lru_cache(maxsize=8)
 def _load(path: str, mtime_ns: int) -> Aggregator:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            params = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise OFFLINE_AGGREGATOR.not_weights(Path(path), exc) from None
-    OFFLINE_AGGREGATOR.check_format(Path(path), str(params.pop("format", "")))
+    params = OFFLINE_AGGREGATOR.read_npz(Path(path))
     params.pop("features", None)
     return Aggregator(params)
 
 
 def load_aggregator(path: Optional[Path] = None) -> Aggregator:
     """The aggregator in ``path`` (default: the shipped one)."""
-    path = Path(path) if path is not None else OFFLINE_AGGREGATOR.shipped_path()
-    if not path.is_file():
-        raise OFFLINE_AGGREGATOR.missing(path)
+    path = OFFLINE_AGGREGATOR.existing(path)
     return _load(str(path), path.stat().st_mtime_ns)

@@ -113,12 +113,7 @@ def scorer_path(config: OfflineConfig) -> Path:
 
 @functools.lru_cache(maxsize=16)
 def _load(path: str, mtime_ns: int) -> PairScorer:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            params = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise OFFLINE_SCORER.not_weights(Path(path), exc) from None
-    OFFLINE_SCORER.check_format(Path(path), str(params.pop("format", "")))
+    params = OFFLINE_SCORER.read_npz(Path(path))
     names = tuple(str(n) for n in params.pop("features", ()))
     if names != FEATURES:
         raise InputError(f"{path}: trained on features {names}, this version computes {FEATURES}", "scorer_weights")
@@ -127,9 +122,7 @@ def _load(path: str, mtime_ns: int) -> PairScorer:
 
 def load_scorer(path: Optional[Path] = None) -> PairScorer:
     """The scorer in ``path`` (default: the shipped one); read once per file version."""
-    path = Path(path) if path is not None else OFFLINE_SCORER.shipped_path()
-    if not path.is_file():
-        raise OFFLINE_SCORER.missing(path)
+    path = OFFLINE_SCORER.existing(path)
     return _load(str(path), path.stat().st_mtime_ns)
 
 
