@@ -67,24 +67,10 @@ def _load_or(path: Path, compute: Callable):
     return value
 
 
-def _simulate_all(seqs) -> list:
-    from tracker.config import TrackerConfig
-    from tracker.training.associator import SIMULATION_LOST_HORIZON_S
-    from tracker.training.associator_data import simulate
-    from tracker.training.associator_unlabeled import unlabeled_variants
-
-    config = TrackerConfig(lost_horizon_s=SIMULATION_LOST_HORIZON_S)
-    out = []
-    for seq in seqs:
-        for variant in unlabeled_variants():
-            out.extend(simulate(seq, config, variant))
-    return out
-
-
 def clip_problems(out: Path) -> Dict[str, list]:
     """{clip file: problems} of every unlabeled clip (self-supervised, with appearance)."""
     from tracker.embedding import Embedder
-    from tracker.training.associator_unlabeled import video_sequences
+    from tracker.training.associator_unlabeled import simulate_unlabeled, video_sequences
     from tracker.training.data import CLIP_CACHE
     from tracker.training.unlabeled import read_sources
 
@@ -97,7 +83,7 @@ def clip_problems(out: Path) -> Dict[str, list]:
         def compute(clip=clip, rel=rel):
             start = time.perf_counter()
             seqs = video_sequences(clip.path, lambda p: embedder.embed_images(list(p)), _detector, CLIP_CACHE)
-            probs = _simulate_all(seqs)
+            probs = simulate_unlabeled(seqs)
             log(f"  clip {rel}: {len(seqs)} runs, {len(probs)} problems ({time.perf_counter() - start:.0f} s)")
             return {"problems": probs, "licence_class": clip.licence_class}
 
@@ -113,13 +99,13 @@ def _detector():
 
 def dev_problems(out: Path, names: List[str]) -> Dict[str, list]:
     """{sequence: problems} from the development sequences' det/det.txt (pseudo-identities)."""
-    from tracker.training.associator_unlabeled import mot_sequence
+    from tracker.training.associator_unlabeled import mot_sequence, simulate_unlabeled
 
     result = {}
     for name in names:
         def compute(name=name):
             start = time.perf_counter()
-            probs = _simulate_all([mot_sequence(DATA / "mot" / name)])
+            probs = simulate_unlabeled([mot_sequence(DATA / "mot" / name)])
             log(f"  dev {name}: {len(probs)} problems ({time.perf_counter() - start:.0f} s)")
             return probs
 

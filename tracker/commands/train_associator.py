@@ -196,16 +196,12 @@ def run(args) -> int:
 
 def _unlabeled_problems(items, cache_dir, log) -> list:
     """Simulated self-supervised problems of every --unlabeled item (appearance for videos)."""
-    from tracker.config import TrackerConfig
     from tracker.detectors import default_detector
     from tracker.embedding import Embedder
-    from tracker.training.associator import SIMULATION_LOST_HORIZON_S
-    from tracker.training.associator_data import simulate
-    from tracker.training.associator_unlabeled import mot_sequence, unlabeled_variants, video_sequences
+    from tracker.training.associator_unlabeled import mot_sequence, simulate_unlabeled, video_sequences
     from tracker.training.data import CLIP_CACHE
 
     embedder = None
-    config = TrackerConfig(lost_horizon_s=SIMULATION_LOST_HORIZON_S)
     problems = []
     for kind, path, _ in items:
         start = time.perf_counter()
@@ -215,11 +211,9 @@ def _unlabeled_problems(items, cache_dir, log) -> list:
             embedder = embedder or Embedder.default(threads=1)
             seqs = video_sequences(path, lambda p: embedder.embed_images(list(p)),
                                    lambda: default_detector(threads=1), cache_dir or CLIP_CACHE)
-        n0 = len(problems)
-        for seq in seqs:
-            for variant in unlabeled_variants():
-                problems.extend(simulate(seq, config, variant))
-        log(f"  {path}: {len(seqs)} runs, {len(problems) - n0} problems ({time.perf_counter() - start:.0f} s)")
+        found = simulate_unlabeled(seqs)
+        problems.extend(found)
+        log(f"  {path}: {len(seqs)} runs, {len(found)} problems ({time.perf_counter() - start:.0f} s)")
     return problems
 
 

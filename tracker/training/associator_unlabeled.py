@@ -158,16 +158,23 @@ def video_sequences(video: Path, embed: Optional[Callable[[np.ndarray], np.ndarr
     """A video file or frame folder -> its sequences (module docstring). ``embed``: (R, h, w, 3)
     uint8 crops -> (R, D) unit vectors, or None for box-only sequences; ``detector_factory()``
     is called only when the clip's detections are not cached."""
-    from tracker.training.data import CropConfig, _clip_settings, detect_unlabeled_clip
-    from tracker.training.clips import clip_cache_path
+    from tracker.training.data import unlabeled_clip
 
     video = Path(video)
-    crop = CropConfig()
-    cached = cache_dir is not None and clip_cache_path(video, _clip_settings(crop), cache_dir).is_file()
-    data = detect_unlabeled_clip(video, None if cached else detector_factory(), crop, cache_dir)
+    data = unlabeled_clip(video, detector_factory, cache_dir=cache_dir)
     emb = embed(data["patches"]) if embed is not None and len(data["patches"]) else None
     name = video.name if video.is_dir() else video.stem
     return clip_sequences(name, data, image_size(video), emb)
+
+
+def simulate_unlabeled(seqs: Sequence[LabelledSequence]) -> list:
+    """Every self-supervised pass (``unlabeled_variants``) over every sequence -> the recorded
+    problems, with the training simulation's lifecycle (a 4 s lost horizon)."""
+    from tracker.training.associator import SIMULATION_LOST_HORIZON_S
+    from tracker.training.associator_data import simulate
+
+    config = TrackerConfig(lost_horizon_s=SIMULATION_LOST_HORIZON_S)
+    return [p for seq in seqs for variant in unlabeled_variants() for p in simulate(seq, config, variant)]
 
 
 def unlabeled_variants(seed: int = 0, drivers: Sequence[str] = ("iou", "oracle")) -> List[Variant]:

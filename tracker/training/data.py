@@ -175,6 +175,14 @@ def _clip_settings(crop: CropConfig) -> dict:
     return clip_settings(crop.store_size, crop.min_score, crop.min_w, crop.min_h, ClipSampling(), CutConfig())
 
 
+def unlabeled_clip(video: Path, detector_factory, crop: CropConfig = CropConfig(),
+                   cache_dir: Optional[Path] = CLIP_CACHE) -> dict:
+    """``detect_unlabeled_clip`` with the default sampling and cuts, where the detector is made
+    (``detector_factory()``) only when the clip's result is not cached in ``cache_dir``."""
+    cached = cache_dir is not None and clip_cache_path(video, _clip_settings(crop), cache_dir).is_file()
+    return detect_unlabeled_clip(video, None if cached else detector_factory(), crop, cache_dir)
+
+
 def _source_tracklets(spec: VideoSpec, crop: CropConfig, link: LinkConfig, cache_dir: Optional[Path],
                       detector_factory, tracklets: TrackletConfig) -> tuple:
     """One source -> (frames (R,), patches (R, h, w, 3), tracklet ids (R,) 0..T-1, cuts list)."""
@@ -184,9 +192,7 @@ def _source_tracklets(spec: VideoSpec, crop: CropConfig, link: LinkConfig, cache
         fr, xyxy, pt = data["frames"][keep], data["xyxy"][keep], data["patches"][keep]
         return fr, pt, build_tracklets(fr, xyxy, link), []
     clip_cache = None if cache_dir is None else Path(cache_dir).parent / CLIP_CACHE.name
-    cached = clip_cache is not None and clip_cache_path(spec.video, _clip_settings(crop), clip_cache).is_file()
-    detector = None if cached else detector_factory()
-    data = detect_unlabeled_clip(spec.video, detector, crop, clip_cache)
+    data = unlabeled_clip(spec.video, detector_factory, crop, clip_cache)
     keep = _kept(data["frames"], spec.exclude)
     sampled = data["sampled"][_kept(data["sampled"], spec.exclude)]
     fr, xyxy, pt, sc = data["frames"][keep], data["xyxy"][keep], data["patches"][keep], data["scores"][keep]
