@@ -49,6 +49,7 @@ from tracker.status import RunStatus, SourceEnd
 from tracker.io.prefetch import DEFAULT_DEPTH, Prefetcher, check_depth
 from tracker.motion import MotionConfig
 from tracker.offline import OfflineConfig, OfflineLinker, OfflineStats, TrackedFrame, row_embeddings
+from tracker.offline.spool import FileSpool
 from tracker.tracks import Tracks
 from tracker.viz import DEFAULT_TRAIL_FRAMES, Annotator
 
@@ -590,7 +591,7 @@ class FileRun:
         self.first_mot_frame: Optional[int] = None
         self._loop_started: Optional[float] = None
         self.busy = False
-        self.linker = OfflineLinker(offline) if offline is not None else None
+        self.linker = OfflineLinker(offline, FileSpool()) if offline is not None else None
         self.offline_stats: Optional[OfflineStats] = None
 
     def _setup(self, output_dir, video, codec, trail_frames, keep_annotated, extra_inputs, flush_every_s,
@@ -666,8 +667,7 @@ class FileRun:
                     # the encoder thread gets its own copy: the caller may draw on the one yielded
                     self.video.write(annotated.copy() if self.background_video else annotated)
                 if self.linker is not None:
-                    self.linker.add(TrackedFrame(result.frame_index, result.timestamp, result.tracks,
-                                                 row_embeddings(result.tracks, result.detections)))
+                    self._spool_for_linking(result)
                 self.busy = False
                 t2 = clock()
                 timings["annotate"] += t1 - t0
@@ -687,6 +687,14 @@ class FileRun:
                 results.close()
             finally:
                 self.busy = False
+
+    def _spool_for_linking(self, result) -> None:
+        try:
+            self.linker.add(TrackedFrame(result.frame_index, result.timestamp, result.tracks,
+                                         row_embeddings(result.tracks, result.detections)))
+        except OSError as exc:  # the temporary file of the offline stage (disk full)
+            raise OutputError(f"offline stage: cannot write its temporary file "
+                              f"({exc.strerror or exc})") from None
 
     def __enter__(self) -> "FileRun":
         return self
@@ -733,20 +741,31 @@ class FileRun:
                 return self._write_summary(RunStatus.OUTPUT_ERROR, _describe(exc), final=False)
             return self._write_summary(status, None, final=True)
         finally:
+            self._drop_linker()
             self.busy = False
             self._unlock()
 
     def _write_linked(self) -> None:
-        """Link the run's tracklets (``tracker.offline``) and rewrite the text files with them."""
-        result = self.linker.finish()
-        self.linker = None
-        self.offline_stats = result.stats
-        mot_lines, jsonl_lines = [], []
-        for frame in result.frames:
-            mot_lines += self.mot.encode(frame.mot_frame, frame.tracks)
-            jsonl_lines += self.jsonl.encode(frame.frame_index, frame.timestamp, frame.tracks)
-        self.mot.replace_all(mot_lines)
-        self.jsonl.replace_all(jsonl_lines)
+        """Link the run's tracklets (``tracker.offline``) and rewrite the text files with them,
+        frame by frame as the stage hands them over (memory O(tracklets))."""
+        linker, self.linker = self.linker, None
+        self.mot.begin_rewrite()
+        self.jsonl.begin_rewrite()
+
+        def write(frame: TrackedFrame) -> None:
+            self.mot.rewrite(self.mot.encode(frame.mot_frame, frame.tracks))
+            self.jsonl.rewrite(self.jsonl.encode(frame.frame_index, frame.timestamp, frame.tracks))
+
+        try:
+            self.offline_stats = linker.finish_into(write)
+        except OSError as exc:  # the spool could not be read back
+            raise OutputError(f"offline stage: temporary file unreadable ({exc.strerror or exc})") from None
+
+    def _drop_linker(self) -> None:
+        """Close the offline stage's temporary file when the run ends without linking."""
+        if self.linker is not None:
+            self.linker.close()
+            self.linker = None
 
     def _unlock(self) -> None:
         if self.lock is not None:
@@ -782,6 +801,7 @@ class FileRun:
             status = RunStatus.OUTPUT_ERROR if isinstance(error, OutputError) else RunStatus.CRASHED
             return self._write_summary(status, _describe(error), final=False)
         finally:
+            self._drop_linker()
             self.busy = False
             self._unlock()
 

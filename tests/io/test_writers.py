@@ -155,3 +155,24 @@ def test_annotator_draws_lost_tracks_and_no_trails(synth):
     ann = Annotator(trail_frames=0)
     out = ann.draw(synth.synthetic_frame(0), make_tracks([3], lost={3}))
     assert out.dtype == np.uint8 and ann.trail_count == 0
+
+
+def test_rewrite_replaces_the_content_in_bounded_chunks(tmp_path):
+    """The offline stage's rewrite: the online lines go, the new ones (more than one chunk)
+    arrive whole and in order; at most ``REWRITE_CHUNK_LINES`` wait in memory at any time."""
+    from tracker.io.writers import REWRITE_CHUNK_LINES
+
+    final = tmp_path / "run.txt"
+    w = MotWriter(final, flush_every_s=0.0)
+    w._add(["online line\n"] * 10)
+    w.flush()
+    w.begin_rewrite()
+    lines = [f"{i},1,0,0,1,1,1,-1,-1,-1\n" for i in range(1, 2 * REWRITE_CHUNK_LINES + 7)]
+    most_waiting = 0
+    for line in lines:
+        w.rewrite([line])
+        most_waiting = max(most_waiting, len(w._buffer))
+    w.finish()
+    assert final.read_text().splitlines(keepends=True) == lines
+    assert most_waiting < REWRITE_CHUNK_LINES
+    assert w.lines == len(lines)

@@ -43,6 +43,8 @@ from tracker.io.output_paths import PARTIAL_SUFFIX, OutputGuard, partial_names
 from tracker.tracks import Tracks, TrackState
 
 DEFAULT_FLUSH_EVERY_S = 1.0
+#: lines buffered by ``rewrite`` before they are written (bounded memory for any run length)
+REWRITE_CHUNK_LINES = 4096
 
 
 class OutputError(InputError):
@@ -135,10 +137,10 @@ class _LineFile(_Finalizable):
         except OSError:
             self._broken = True
 
-    def replace_all(self, lines: Sequence[str]) -> None:
-        """Replace the whole content of the partial file by ``lines`` (written at once): the
-        offline stage rewrites a run's results when it has linked them. ``OutputError`` when
-        the write fails (the file is then incomplete and not sealed)."""
+    def begin_rewrite(self) -> None:
+        """Empty the partial file: the offline stage writes a run's linked results again, frame
+        by frame, with ``rewrite``. ``OutputError`` when that fails (the file is then
+        incomplete and not sealed)."""
         if self._fd is None or self._broken:
             raise OutputError(f"{self.partial}: incomplete (a write failed or the file was abandoned)")
         try:
@@ -148,13 +150,20 @@ class _LineFile(_Finalizable):
             self._broken = True
             raise OutputError(f"{self.partial}: cannot write ({exc.strerror or exc})") from None
         self._size = 0
-        self._buffer = list(lines)
-        self.lines = len(self._buffer)
-        try:
-            self.flush()
-        except BaseException:
-            self._broken = True
-            raise
+        self._buffer = []
+        self.lines = 0
+
+    def rewrite(self, lines: Sequence[str]) -> None:
+        """Add ``lines`` after ``begin_rewrite``; written whenever ``REWRITE_CHUNK_LINES`` are
+        buffered (and at ``seal``), so memory stays bounded. A failed write leaves the file
+        incomplete and not sealable (``OutputError``)."""
+        self._add(lines, autoflush=False)
+        if len(self._buffer) >= REWRITE_CHUNK_LINES:
+            try:
+                self.flush()
+            except BaseException:
+                self._broken = True
+                raise
 
     def flush(self) -> None:
         """Write the buffered whole lines to the partial file. On any failure the file is cut

@@ -8,7 +8,9 @@ lands on a frame where the identity was observed.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple
+from collections import deque
+from itertools import islice
+from typing import Deque, Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -17,35 +19,56 @@ FILLED_SCORE = -1.0
 
 
 class GapFiller:
-    """Feed observations in frame order (``observe``); filled rows are collected per frame
-    position in ``filled[pos]`` as ``(identity, box (4,), class_id)``.
+    """Streaming gap filler. For each frame position in order: ``add_frame(pos, time)``, then
+    ``observe`` every identity seen in it. Filled rows of a frame are taken with ``take(pos)``
+    once the frame is ``final`` (no later observation can fill it any more).
 
-    times: (F,) timestamps in seconds of the frames (position -> time); max_fill_s: the longest
-    gap filled (0: none). Memory O(identities) besides the filled rows themselves.
+    max_fill_s: the longest gap filled (0: none). Memory: O(identities) plus the frames and
+    filled rows of the last ``max_fill_s`` seconds; a filled row is ``(identity, box (4,) xyxy
+    pixels, class_id)``.
     """
 
-    def __init__(self, times: Sequence[float], max_fill_s: float):
-        self.times = np.asarray(times, np.float64)
+    def __init__(self, max_fill_s: float):
         self.max_fill_s = float(max_fill_s)
-        self._last: Dict[int, Tuple[int, Sequence[float]]] = {}
-        self.filled: Dict[int, List[Tuple[int, np.ndarray, int]]] = {}
+        self._recent: Deque[Tuple[int, float]] = deque()  # (position, seconds), consecutive positions
+        self._last: Dict[int, Tuple[int, float, Sequence[float]]] = {}
+        self._filled: Dict[int, List[Tuple[int, np.ndarray, int]]] = {}
         self.rows = 0
 
+    def add_frame(self, pos: int, time: float) -> None:
+        """The next frame: position ``pos`` (one more than the previous one) at ``time`` s."""
+        if self._recent and pos != self._recent[-1][0] + 1:
+            raise ValueError(f"frame positions must follow each other: {self._recent[-1][0]} then {pos}")
+        self._recent.append((int(pos), float(time)))
+        while self._recent[0][1] < time - self.max_fill_s:
+            self._recent.popleft()
+
     def observe(self, identity: int, pos: int, box: Sequence[float], class_id: int) -> None:
-        """``identity`` was observed at frame position ``pos`` with ``box`` (4,) xyxy pixels."""
+        """``identity`` was observed in the newest frame (position ``pos``) with ``box`` (4,)
+        xyxy pixels."""
+        t1 = self._recent[-1][1]
         previous = self._last.get(identity)
-        self._last[identity] = (pos, box)
+        self._last[identity] = (pos, t1, box)
         if previous is None or self.max_fill_s <= 0:
             return
-        q, old = previous
-        t0, t1 = self.times[q], self.times[pos]
+        q, t0, old = previous
         if pos - q < 2 or t1 - t0 > self.max_fill_s or t1 <= t0:
             return
-        boxes = interpolate_boxes(t0, np.asarray(old, np.float64), t1, np.asarray(box, np.float64),
-                                  self.times[q + 1:pos])
+        first = self._recent[0][0]  # every frame since q is still recent: t1 - t0 <= max_fill_s
+        times = np.asarray([t for _, t in islice(self._recent, q + 1 - first, pos - first)], np.float64)
+        boxes = interpolate_boxes(t0, np.asarray(old, np.float64), t1, np.asarray(box, np.float64), times)
         for k, filled_box in zip(range(q + 1, pos), boxes):
-            self.filled.setdefault(k, []).append((identity, filled_box, class_id))
+            self._filled.setdefault(k, []).append((identity, filled_box, class_id))
         self.rows += len(boxes)
+
+    def final(self, time: float, now: float) -> bool:
+        """True when a frame at ``time`` s can get no more filled rows once the frames up to
+        ``now`` s have been observed: a later gap starts after ``now - max_fill_s``."""
+        return time < now - self.max_fill_s
+
+    def take(self, pos: int) -> List[Tuple[int, np.ndarray, int]]:
+        """The filled rows of frame ``pos`` (removed from the filler)."""
+        return self._filled.pop(pos, [])
 
 
 def interpolate_boxes(t0: float, box0: np.ndarray, t1: float, box1: np.ndarray, times: np.ndarray) -> np.ndarray:

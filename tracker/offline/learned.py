@@ -7,7 +7,7 @@ heights), the displacement's x and y (heights), the log height ratio, the speeds
 B's start and their difference (heights/s), both tracklets' durations (log s), the hand-built
 scorer's log-odds without its appearance term (``scoring.pair_log_odds``, clipped), the cosine
 of the two tracklets' aggregated embeddings and whether both have one. All in the coordinates the tracklets were
-built in (scene coordinates under camera motion, ``stage.CameraPath``).
+built in (scene coordinates under camera motion, ``scene.CameraPath``).
 
 Network: standardise with the training mean/std, ``HIDDEN`` ReLU layers, one logit; the
 calibrated log-odds are ``platt_a * logit + platt_b`` (Platt scaling fitted on held-out

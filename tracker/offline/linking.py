@@ -12,7 +12,7 @@ solved with ``tracker.assignment.sparse_linear_assignment`` on the candidate pai
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List
+from typing import List, Tuple
 
 import numpy as np
 
@@ -21,6 +21,10 @@ from tracker.offline.config import OfflineConfig
 from tracker.offline.learned import learned_log_odds
 from tracker.offline.scoring import TrackletTable, candidate_pairs, pair_log_odds
 from tracker.offline.tracklets import Tracklet
+
+
+#: candidate pairs scored at once (bounds the scorer's working memory: about 2 kB per pair)
+SCORE_CHUNK_PAIRS = 2048
 
 
 def logit(p: float) -> float:
@@ -50,12 +54,25 @@ def link(tracklets: List[Tracklet], config: OfflineConfig) -> Links:
     a, b = candidate_pairs(table, config)
     candidates = len(a)
     if candidates:
-        score = learned_log_odds if config.scorer == "learned" else pair_log_odds
-        log_odds, feasible = score(table, a, b, config)
-        a, b, log_odds = a[feasible], b[feasible], log_odds[feasible]
+        a, b, log_odds = feasible_scores(table, a, b, config)
         matches, _, _ = sparse_linear_assignment(a, b, -log_odds, (n, n), max_cost=-logit(config.threshold))
         successor[matches[:, 0]] = matches[:, 1]
     return Links(successor, chain_identities(successor, table.start_pos), candidates)
+
+
+def feasible_scores(table: TrackletTable, a: np.ndarray, b: np.ndarray, config: OfflineConfig
+                    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The candidate pairs that pass the hard constraints and their log-odds, scored
+    ``SCORE_CHUNK_PAIRS`` at a time so that the scorer's intermediate arrays stay bounded."""
+    score = learned_log_odds if config.scorer == "learned" else pair_log_odds
+    kept_a, kept_b, kept_odds = [], [], []
+    for start in range(0, len(a), SCORE_CHUNK_PAIRS):
+        ca, cb = a[start:start + SCORE_CHUNK_PAIRS], b[start:start + SCORE_CHUNK_PAIRS]
+        log_odds, feasible = score(table, ca, cb, config)
+        kept_a.append(ca[feasible])
+        kept_b.append(cb[feasible])
+        kept_odds.append(log_odds[feasible])
+    return np.concatenate(kept_a), np.concatenate(kept_b), np.concatenate(kept_odds)
 
 
 def chain_identities(successor: np.ndarray, start_pos: np.ndarray) -> np.ndarray:

@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import deque
 from dataclasses import dataclass
-from typing import Any, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Deque, Iterable, List, Optional, Sequence
 
 import numpy as np
 
-from tracker.camera_motion import warp_xyxy
 from tracker.errors import InputError
 from tracker.offline.config import MAX_SECONDS, OfflineConfig
 from tracker.offline.interpolation import FILLED_SCORE, GapFiller
 from tracker.offline.linking import link
+from tracker.offline.scene import CameraPath, filled_to_image, to_scene
+from tracker.offline.spool import FrameSpool, MemorySpool, SpooledFrame
 from tracker.offline.tracklets import TrackedFrame, TrackletBuilder
 from tracker.tracks import Tracks, TrackState
 
@@ -95,35 +97,53 @@ def row_embeddings(tracks: Tracks, detections: Any) -> Optional[np.ndarray]:
 
 
 class OfflineLinker:
-    """The stage fed one frame at a time (``add``, in frame order), linked at ``finish()``.
+    """The stage fed one frame at a time (``add``, in frame order), linked at ``finish``.
 
-    Memory: the frames' ``Tracks`` and one label array each; embeddings are folded into the
-    tracklet summaries as they arrive and not kept (the output frames carry none).
+    spool: where the frames wait for linking (``tracker.offline.spool``): a ``MemorySpool``
+    (default) or a ``FileSpool``, with which the stage's memory is O(tracklets): the tracklet
+    summaries, the online IDs, and the frames of the last ``max_fill_s`` seconds while the
+    linked frames are written. Embeddings are folded into the tracklet summaries as they
+    arrive and not kept (the output frames carry none).
     """
 
-    def __init__(self, config: Optional[OfflineConfig] = None):
+    def __init__(self, config: Optional[OfflineConfig] = None, spool: Optional[FrameSpool] = None):
         self.config = cfg = config or OfflineConfig()
         self._camera = CameraPath()
-        self._started = time.perf_counter()
         self._seconds = 0.0
         never_cut = cfg.replace(cut_speed=MAX_SECONDS, cut_size_ratio=NEVER_CUT_RATIO, cut_after_gap_s=None)
         self._builder = TrackletBuilder(cfg if cfg.link else never_cut)
-        self._frames: List[TrackedFrame] = []
-        self._labels: List[np.ndarray] = []
+        self._spool: FrameSpool = spool if spool is not None else MemorySpool()
+        self._last_timestamp: Optional[float] = None
+        self._online_ids: set = set()
 
     def add(self, frame: TrackedFrame) -> None:
         t0 = time.perf_counter()
-        if self._frames and frame.timestamp < self._frames[-1].timestamp:
+        if self._last_timestamp is not None and frame.timestamp < self._last_timestamp:
             raise InputError(f"results: timestamps must not go backwards (frame {frame.mot_frame})", "results")
-        self._camera.add(frame.tracks.camera_motion)
-        scene = self._camera.to_scene(len(self._frames), frame.tracks)
-        self._labels.append(self._builder.add(scene, frame.timestamp, frame.embeddings))
-        self._frames.append(TrackedFrame(frame.frame_index, frame.timestamp, frame.tracks))
+        self._last_timestamp = frame.timestamp
+        tracks = frame.tracks
+        matrix = self._camera.add(tracks.camera_motion)
+        labels = self._builder.add(to_scene(tracks, matrix), frame.timestamp, frame.embeddings)
+        self._spool.append(SpooledFrame(TrackedFrame(frame.frame_index, frame.timestamp, tracks), labels, matrix))
+        self._online_ids.update(tracks.track_ids[tracks.observed].tolist())
         self._seconds += time.perf_counter() - t0
 
+    def close(self) -> None:
+        """Drop the spooled frames without linking (a run that ended in an error)."""
+        self._spool.close()
+
     def finish(self) -> OfflineResult:
+        """Link; the linked frames as a list (memory O(frames): see ``finish_into``)."""
+        frames: List[TrackedFrame] = []
+        stats = self.finish_into(frames.append)
+        return OfflineResult(frames, stats)
+
+    def finish_into(self, emit: Callable[[TrackedFrame], None]) -> OfflineStats:
+        """Link, then hand each linked frame to ``emit`` in frame order (one call per input
+        frame, without embeddings) as soon as no later frame can fill it; returns the stats.
+        The spool is closed at the end."""
         t0 = time.perf_counter()
-        cfg, frames = self.config, self._frames
+        cfg = self.config
         tracklets = self._builder.finish()
         if cfg.link:
             links = link(tracklets, cfg)
@@ -132,55 +152,33 @@ class OfflineLinker:
         else:  # one tracklet per online ID: the IDs stay
             ids = np.asarray([t.track_id for t in tracklets], np.int64)
             candidates = chosen = 0
-        filler = GapFiller([f.timestamp for f in frames], cfg.max_fill_s)
-        relabelled = []
-        for pos, (frame, lab) in enumerate(zip(frames, self._labels)):
-            keep = lab >= 0
-            new_ids = ids[lab[keep]]
-            tr = self._camera.to_scene(pos, frame.tracks)
-            for tid, box, cls in zip(new_ids.tolist(), tr.xyxy[keep].tolist(), tr.class_ids[keep].tolist()):
-                filler.observe(tid, pos, box, cls)
-            relabelled.append((keep, new_ids))
-        out = [_frame(frame, keep, new_ids, self._camera.filled_to_image(pos, filler.filled.get(pos, [])))
-               for pos, (frame, (keep, new_ids)) in enumerate(zip(frames, relabelled))]
-        online = {int(i) for f in frames for i in f.tracks.track_ids[f.tracks.observed]}
+        del tracklets
+        filler = GapFiller(cfg.max_fill_s)
+        waiting: Deque[tuple] = deque()  # (position, spooled frame, kept rows, their IDs): not final yet
+        try:
+            for pos, item in enumerate(self._spool.read()):
+                frame, lab = item.frame, item.labels
+                keep = lab >= 0
+                new_ids = ids[lab[keep]]
+                filler.add_frame(pos, frame.timestamp)
+                scene = to_scene(frame.tracks, item.to_scene)
+                for tid, box, cls in zip(new_ids.tolist(), scene.xyxy[keep].tolist(), scene.class_ids[keep].tolist()):
+                    filler.observe(tid, pos, box, cls)
+                waiting.append((pos, item, keep, new_ids))
+                while waiting and filler.final(waiting[0][1].frame.timestamp, frame.timestamp):
+                    emit(_linked(waiting.popleft(), filler))
+            while waiting:
+                emit(_linked(waiting.popleft(), filler))
+        finally:
+            self._spool.close()
         seconds = self._seconds + time.perf_counter() - t0
-        stats = OfflineStats(len(tracklets), candidates, chosen, len(online),
-                             len(np.unique(ids)) if len(ids) else 0, filler.rows, seconds)
-        return OfflineResult(out, stats)
+        return OfflineStats(len(ids), candidates, chosen, len(self._online_ids),
+                            len(np.unique(ids)) if len(ids) else 0, filler.rows, seconds)
 
 
-class CameraPath:
-    """Scene coordinates for a moving camera: the pixels of the first frame, reached through the
-    per-frame camera motions of the online run (``Tracks.camera_motion``). Tracklets are cut,
-    scored and filled in scene coordinates, so that a pan during a gap is not taken for the
-    person's own motion; filled boxes go back to their frame's pixels. Without any camera
-    motion (MOT files, ``--cmc off``) scene = image and nothing is converted.
-    Memory: one 3x3 matrix per frame."""
-
-    def __init__(self) -> None:
-        self._to_scene: List[np.ndarray] = []  # frame pixels -> scene pixels, (3, 3) each
-        self.moving = False
-
-    def add(self, camera_motion) -> None:
-        previous = self._to_scene[-1] if self._to_scene else np.eye(3)
-        if camera_motion is None or camera_motion.status != "ok" or camera_motion.is_identity:
-            self._to_scene.append(previous)
-            return
-        step = np.vstack([np.asarray(camera_motion.matrix, np.float64), [0.0, 0.0, 1.0]])  # previous -> this
-        self._to_scene.append(previous @ np.linalg.inv(step))
-        self.moving = True
-
-    def to_scene(self, pos: int, tracks: Tracks) -> Tracks:
-        if not self.moving or not len(tracks):
-            return tracks
-        return dataclasses.replace(tracks, xyxy=warp_xyxy(tracks.xyxy, self._to_scene[pos][:2]).astype(np.float32))
-
-    def filled_to_image(self, pos: int, filled: list) -> list:
-        if not self.moving or not filled:
-            return filled
-        back = np.linalg.inv(self._to_scene[pos])[:2]
-        return [(tid, warp_xyxy(np.asarray([box]), back)[0].tolist(), *rest) for tid, box, *rest in filled]
+def _linked(waiting: tuple, filler: GapFiller) -> TrackedFrame:
+    pos, item, keep, new_ids = waiting
+    return _frame(item.frame, keep, new_ids, filled_to_image(filler.take(pos), item.to_scene))
 
 
 def link_frames(frames: Iterable[TrackedFrame], config: Optional[OfflineConfig] = None) -> OfflineResult:

@@ -12,7 +12,7 @@ tracklet (label -1).
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Deque, Dict, List, Optional, Tuple
 
@@ -100,6 +100,11 @@ def fitted_velocity(times: List[float], centres: List[np.ndarray]) -> np.ndarray
     return (dt[:, None] * (c - c.mean(axis=0))).sum(axis=0) / float((dt ** 2).sum())
 
 
+def _fit(observations) -> np.ndarray:
+    """``fitted_velocity`` of ``(seconds, centre)`` pairs."""
+    return fitted_velocity([a for a, _ in observations], [c for _, c in observations])
+
+
 def appearance_quality(tracks: Tracks) -> np.ndarray:
     """(M,) weight of each row's embedding in its tracklet's mean: the detection score times
     the part of the box no other reported box overlaps (1 - the highest IoU with another row),
@@ -122,9 +127,12 @@ class _Open:
     end_time: float = 0.0
     end_box: List[float] = field(default_factory=list)
     rows: int = 0
-    first: List[Tuple[float, Tuple[float, float]]] = field(default_factory=list)
+    first: Optional[List[Tuple[float, Tuple[float, float]]]] = field(default_factory=list)
     last: Deque[Tuple[float, Tuple[float, float]]] = field(default_factory=deque)
     emb_sum: Optional[np.ndarray] = None
+    #: the end velocity fitted when the tracklet went unseen for longer than the velocity
+    #: window (its observations are then dropped: any later one starts a new window)
+    settled_end_velocity: Optional[np.ndarray] = None
 
 
 class TrackletBuilder:
@@ -133,12 +141,18 @@ class TrackletBuilder:
     ``add(tracks, timestamp, embeddings)`` for each frame in order returns that frame's labels
     ((M,) int32 tracklet index per row, ``NO_TRACKLET`` for unobserved rows); ``finish()``
     returns the list of ``Tracklet`` (index = label).
+
+    Memory per tracklet is its summary: the observations kept for the velocity fits (those
+    within ``velocity_window_s`` of either end) are reduced to the fitted velocity as soon as
+    no later observation can change it (the start window has passed; the tracklet has been
+    unseen for longer than the window).
     """
 
     def __init__(self, config: OfflineConfig):
         self.config = config
         self.tracklets: List[Tracklet] = []
         self._open: Dict[int, _Open] = {}
+        self._unsettled: "OrderedDict[int, _Open]" = OrderedDict()  # by last observation, oldest first
         self._position = 0
 
     def add(self, tracks: Tracks, timestamp: float, embeddings: Optional[np.ndarray] = None) -> np.ndarray:
@@ -160,6 +174,7 @@ class TrackletBuilder:
                 weighted = quality[j] * np.asarray(embeddings[j], np.float64)
                 current.emb_sum = weighted if current.emb_sum is None else current.emb_sum + weighted
             labels[j] = current.index
+        self._settle(timestamp)
         return labels
 
     def finish(self) -> List[Tracklet]:
@@ -197,21 +212,44 @@ class TrackletBuilder:
         current.rows += 1
         window = self.config.velocity_window_s
         centre = ((box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0)
-        if timestamp - current.tracklet.start_time <= window:
-            current.first.append((float(timestamp), centre))
+        if current.first is not None:
+            if timestamp - current.tracklet.start_time <= window:
+                current.first.append((float(timestamp), centre))
+            else:  # the start window is complete: its fit is final
+                current.tracklet.start_velocity = _fit(current.first)
+                current.first = None
+        current.settled_end_velocity = None
+        self._unsettled[current.index] = current
+        self._unsettled.move_to_end(current.index)
         current.last.append((float(timestamp), centre))
         while current.last and timestamp - current.last[0][0] > window:
             current.last.popleft()
+
+    def _settle(self, timestamp: float) -> None:
+        """Fit the end velocity of the tracklets unseen for longer than the velocity window
+        and drop their observations: a later observation would drop them from the window
+        anyway (``_extend``), so the fit is the one ``_close`` would make."""
+        window = self.config.velocity_window_s
+        while self._unsettled:
+            index, current = next(iter(self._unsettled.items()))
+            if timestamp - current.end_time <= window:
+                break
+            del self._unsettled[index]
+            current.settled_end_velocity = _fit(current.last)
+            current.last = deque()
 
     def _close(self, current: _Open) -> None:
         t = current.tracklet
         t.end_pos, t.end_time, t.end_box, t.rows = (current.end_pos, current.end_time,
                                                     np.asarray(current.end_box, np.float64), current.rows)
-        t.start_velocity = fitted_velocity([a for a, _ in current.first], [c for _, c in current.first])
-        t.end_velocity = fitted_velocity([a for a, _ in current.last], [c for _, c in current.last])
+        if current.first is not None:
+            t.start_velocity = _fit(current.first)
+        t.end_velocity = current.settled_end_velocity if current.settled_end_velocity is not None \
+            else _fit(current.last)
+        self._unsettled.pop(current.index, None)
         if current.emb_sum is not None:
             norm = float(np.linalg.norm(current.emb_sum))
             t.appearance = current.emb_sum / norm if norm > 0 else None
-        current.first, current.last = [], deque()
+        current.first, current.last, current.emb_sum = None, deque(), None
         if self._open.get(t.track_id) is current:
             del self._open[t.track_id]

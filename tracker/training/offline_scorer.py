@@ -31,7 +31,8 @@ from tracker.model_registry import OFFLINE_SCORER, write_weights
 from tracker.offline.config import OfflineConfig
 from tracker.offline.learned import FEATURES, HIDDEN, pair_features
 from tracker.offline.scoring import TrackletTable, candidate_pairs, pair_log_odds
-from tracker.offline.stage import NEVER_CUT_RATIO, CameraPath
+from tracker.offline.scene import CameraPath, to_scene
+from tracker.offline.stage import NEVER_CUT_RATIO
 from tracker.offline.tracklets import TrackedFrame, TrackletBuilder
 from tracker.offline.config import MAX_SECONDS
 
@@ -98,11 +99,10 @@ def _never_cut(config: OfflineConfig) -> OfflineConfig:
 
 
 def scene_frames(frames: Sequence[TrackedFrame]) -> List[TrackedFrame]:
-    """The frames in scene coordinates (``stage.CameraPath``), observed rows only."""
+    """The frames in scene coordinates (``scene.CameraPath``), observed rows only."""
     camera, out = CameraPath(), []
-    for pos, f in enumerate(frames):
-        camera.add(f.tracks.camera_motion)
-        tr = camera.to_scene(pos, f.tracks)
+    for f in frames:
+        tr = to_scene(f.tracks, camera.add(f.tracks.camera_motion))
         keep = np.asarray(tr.observed, bool)
         out.append(TrackedFrame(f.frame_index, f.timestamp, _subset(tr, keep, tr.track_ids[keep]),
                                 None if f.embeddings is None else f.embeddings[keep]))

@@ -1,0 +1,140 @@
+"""Memory and time of the offline identity stage as a file run uses it, up to a 10-minute 1080p
+recording (issue 17, item 7: memory O(tracklets), not O(frames); time <= 10 % of online).
+
+MOT17-04-FRCNN's online rows (ours, public detections, 1920x1080 at 30 fps) are looped back to
+back (``offline_linking.looped_rows``) into 1, 4 and 17 loops (0.6, 2.3 and 9.9 minutes). Two
+ways of holding the frames until they are linked are measured on the same input:
+
+* ``memory``: ``MemorySpool`` and ``finish()`` (a list of linked frames): what
+  ``link_tracklets`` does with a list it was given;
+* ``file``: ``FileSpool`` and ``finish_into`` handing each linked frame over as soon as it is
+  final (what ``FileRun`` does: it writes the frame and drops it).
+
+Peak memory: traced Python/NumPy allocations of the stage (``tracemalloc``, in a second run: tracing
+slows it), the input frames excluded (they exist before the stage starts, as the tracker's results would). Online time:
+the measured one of one loop times the loops (tracker only).
+
+    python benchmarks/offline_memory.py                 # table
+    python benchmarks/offline_memory.py --write-docs    # + the block in docs/offline.md
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+MOT_ROOT = REPO.parent / "shared" / "data" / "mot"
+
+from offline_linking import SCALING_LOOPS, SCALING_SEQUENCE, looped_rows  # noqa: E402
+
+from tracker.benchmarking.adapters import make_adapter  # noqa: E402
+from tracker.benchmarking.runner import run_sequence  # noqa: E402
+from tracker.io.mot import load_detections, read_seqinfo  # noqa: E402
+from tracker.offline import OfflineConfig, OfflineLinker  # noqa: E402
+from tracker.offline.mot_rows import frames_from_rows  # noqa: E402
+from tracker.offline.spool import FileSpool, MemorySpool  # noqa: E402
+
+BEGIN, END = "<!-- offline_memory:begin -->", "<!-- offline_memory:end -->"
+MB = 1e6
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def online_rows() -> tuple:
+    """(rows, seconds) of ours on ``SCALING_SEQUENCE``, run here so that its time is measured
+    beside the stage's."""
+    info = read_seqinfo(MOT_ROOT / SCALING_SEQUENCE)
+    dets = load_detections(MOT_ROOT / SCALING_SEQUENCE / "det" / "det.txt", seq_length=info.seq_length)
+    run = run_sequence(make_adapter("ours", info.frame_rate, image_size=(info.width, info.height),
+                                    sequence=info.name), dets, info)
+    return run.rows, run.seconds
+
+
+def run_stage(frames: list, spool_kind: str):
+    """The stage on ``frames`` with a ``spool_kind`` spool -> (stats, temporary file bytes)."""
+    spool = FileSpool() if spool_kind == "file" else MemorySpool()
+    linker = OfflineLinker(OfflineConfig(), spool)
+    for frame in frames:
+        linker.add(frame)
+    disk = spool.size_bytes if spool_kind == "file" else 0
+    if spool_kind == "file":
+        return linker.finish_into(lambda frame: None), disk  # written and dropped, as FileRun does
+    return linker.finish().stats, disk
+
+
+def measure(frames: list, spool_kind: str) -> dict:
+    """Seconds (untraced run), then peak traced MB (a second, traced run), tracklets and
+    temporary file MB of the stage on ``frames``."""
+    t0 = time.perf_counter()
+    stats, disk = run_stage(frames, spool_kind)
+    seconds = time.perf_counter() - t0
+    tracemalloc.start()
+    run_stage(frames, spool_kind)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"peak_mb": peak / MB, "seconds": seconds, "tracklets": stats.tracklets, "disk_mb": disk / MB}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--write-docs", action="store_true", help="rewrite the generated block of docs/offline.md")
+    args = ap.parse_args()
+    if not (MOT_ROOT / SCALING_SEQUENCE).is_dir():
+        log(f"skipped: {MOT_ROOT / SCALING_SEQUENCE} is not here")
+        return 0
+    rows, online_s = online_rows()
+    info = read_seqinfo(MOT_ROOT / SCALING_SEQUENCE)
+    measure(frames_from_rows(rows[:2000], info.seq_length, info.frame_rate), "file")  # loads the scorer once
+    table = []
+    for loops in SCALING_LOOPS:
+        n = info.seq_length * loops
+        frames = frames_from_rows(looped_rows(rows, info.seq_length, loops), n, info.frame_rate)
+        entry = {"loops": loops, "frames": n, "minutes": n / info.frame_rate / 60.0, "rows": len(rows) * loops,
+                 "online_s": online_s * loops}
+        for kind in ("memory", "file"):
+            entry[kind] = measure(frames, kind)
+        del frames
+        table.append(entry)
+        log(f"x{loops}: {entry}")
+    lines = [f"Generated by `python benchmarks/offline_memory.py`: the offline stage (learned scorer) on "
+             f"{SCALING_SEQUENCE}'s online rows looped; peak = traced allocations of the stage, input excluded; "
+             "`file` = the frames wait in a temporary file and each linked frame is handed over and dropped "
+             "(what `track VIDEO`, frame folders and `track batch` do), `memory` = a list in, a list out "
+             "(`link_tracklets`).", "",
+             "| loops | frames | minutes | rows | tracklets | online s | memory: peak MB | s | file: peak MB | s | "
+             "share of online | temp file MB |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for e in table:
+        m, f = e["memory"], e["file"]
+        lines.append(f"| {e['loops']} | {e['frames']} | {e['minutes']:.1f} | {e['rows']} | {f['tracklets']} | "
+                     f"{e['online_s']:.1f} | {m['peak_mb']:.1f} | {m['seconds']:.2f} | {f['peak_mb']:.1f} | "
+                     f"{f['seconds']:.2f} | {100 * f['seconds'] / e['online_s']:.1f} % | {f['disk_mb']:.1f} |")
+    first, last = table[0]["file"], table[-1]["file"]
+    lines += ["", f"Per tracklet (file): {1e6 * first['peak_mb'] / max(1, first['tracklets']):.0f} bytes at "
+                  f"{table[0]['loops']} loop(s), {1e6 * last['peak_mb'] / max(1, last['tracklets']):.0f} bytes at "
+                  f"{table[-1]['loops']}; per frame: {1e6 * first['peak_mb'] / table[0]['frames']:.0f} -> "
+                  f"{1e6 * last['peak_mb'] / table[-1]['frames']:.0f} bytes."]
+    text = "\n".join(lines)
+    print(text)
+    if args.write_docs:
+        path = REPO / "docs" / "offline.md"
+        doc = path.read_text()
+        block = f"{BEGIN}\n{text}\n{END}"
+        if BEGIN in doc:
+            doc = doc[:doc.index(BEGIN)] + block + doc[doc.index(END) + len(END):]
+        else:
+            doc = doc.rstrip("\n") + "\n\n## Memory of the stage in a file run\n\n" + block + "\n"
+        path.write_text(doc)
+        log(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
