@@ -107,7 +107,11 @@ class ModelKind:
 
 DETECTOR = ModelKind("detector", "detector", {"default": "ssdlite_mobilenet_v2_pedestrian.onnx"},
                      metadata_file="metadata.json")
-EMBEDDER = ModelKind("embedder", "embedder", {"default": "embedder.pt", "holdout": "embedder_holdout478.pt"},
+#: "default": 2400 steps on the 4 development videos; "holdout": the same without vtest frames
+#: 478-795; "unlabeled": 2400 steps on the unlabeled clips plus the development videos (issue 18,
+#: not the default: docs/embedder.md, benchmarks/embedder_shipped.py)
+EMBEDDER = ModelKind("embedder", "embedder", {"default": "embedder.pt", "holdout": "embedder_holdout478.pt",
+                                              "unlabeled": "embedder_unlabeled.pt"},
                      "identitrack-embedder/1")
 #: "default": trained on the development gt; "selfsupervised": trained on the unlabeled clips
 #: without identity labels (docs/ablation.md, benchmarks/associator_ssl.py)

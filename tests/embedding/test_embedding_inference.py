@@ -34,7 +34,7 @@ def frame():
 
 
 # ---------------------------------------------------------------- shipped weights
-@pytest.mark.parametrize("name", ["default", "holdout"])
+@pytest.mark.parametrize("name", ["default", "holdout", "unlabeled"])
 def test_shipped_weights_load_offline_with_metadata(no_network, name):
     path = shipped_weights_path(name)
     assert path.is_file(), f"shipped weights missing: {path}"

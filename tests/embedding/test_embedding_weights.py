@@ -2,6 +2,8 @@
 a one-line InputError naming the file."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -26,7 +28,7 @@ def _tiny_set(n=64, seed=0) -> TrainingSet:
                        np.full(t, 4, np.int64))
 
 
-@pytest.mark.parametrize("name", ["default", "holdout"])
+@pytest.mark.parametrize("name", ["default", "holdout", "unlabeled"])
 def test_shipped_files_load(name):
     model, meta = load_weights(shipped_weights_path(name))
     assert isinstance(model, PatchEncoder) and meta
@@ -61,3 +63,26 @@ def test_wrong_files_are_one_line_errors(tmp_path):
             Embedder.from_file(path)
         message = str(info.value)
         assert str(path) in message and "\n" not in message and "weights_only" not in message
+
+
+def test_unlabeled_weights_list_every_training_file_and_its_licence(shared_data):
+    """The model trained on everything names each unlabeled clip it used, with the licence class
+    SOURCES.tsv gives, and counts the licence classes over all its training files."""
+    from tracker.training.unlabeled import read_sources
+
+    root = shared_data.require(shared_data.root / "unlabeled")
+    _, meta = load_weights(shipped_weights_path("unlabeled"))
+    def key(path) -> str:  # the path inside the collection (the metadata's are relative to the cwd it ran in)
+        return Path(path).as_posix().split("/unlabeled/", 1)[-1]
+
+    listed = {key(s["video"]): s for s in meta["training_data"]["sources"]}
+    clips = read_sources(root)
+    assert clips
+    for clip in clips:
+        entry = listed[key(clip.path)]
+        assert entry["licence_class"] == clip.licence_class
+        assert entry["detections"] == "embedded detector (sampled frames)"
+    files = {Path(s["video"]).parent if s.get("group", "").startswith("UCSD") else Path(s["video"])
+             for s in meta["training_data"]["sources"]}
+    assert sum(c["files"] for c in meta["training_licences"].values()) == len(files)
+    assert meta["labels_used"].startswith("none")

@@ -29,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", metavar="VIDEO", help="video file or folder of frames")
     parser.add_argument("--gt", required=True, help="MOTChallenge gt file of the video (identities)")
     parser.add_argument("--weights", default=None,
-                        help="weights file, or 'default' / 'holdout' (shipped); default: default")
+                        help="weights file, or 'default' / 'holdout' / 'unlabeled' (shipped); default: default")
     parser.add_argument("--frames", default=None, metavar="FIRST-LAST", help="only these frames (default: all)")
     parser.add_argument("--holdout-frames", default=None, metavar="FIRST-LAST",
                         help="also evaluate on these frames only, with --holdout-weights")

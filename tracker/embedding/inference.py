@@ -32,8 +32,9 @@ DEFAULT_FUSE_WEIGHT = 0.3
 
 
 def shipped_weights_path(name: str = "default") -> Path:
-    """Path of a shipped weights file: ``default`` (all training data) or ``holdout`` (trained
-    without frames 478-795 of vtest / PETS09-S2L1, for honest evaluation on those frames)."""
+    """Path of a shipped weights file: ``default`` (the 4 development videos), ``holdout``
+    (trained without frames 478-795 of vtest / PETS09-S2L1, for honest evaluation on those
+    frames) or ``unlabeled`` (the unlabeled clips plus the development videos; docs/embedder.md)."""
     return EMBEDDER.shipped_path(name)
 
 
@@ -115,7 +116,7 @@ class Embedder:
 
     @classmethod
     def from_spec(cls, spec: Union[str, Path, None], threads: Optional[int] = None, **kwargs) -> "Embedder":
-        """``None``/``"default"``/``"holdout"`` (shipped) or a weights file path."""
+        """``None``/``"default"``/``"holdout"``/``"unlabeled"`` (shipped) or a weights file path."""
         if spec is None:
             return cls.default(threads=threads, **kwargs)
         if str(spec) in SHIPPED:
