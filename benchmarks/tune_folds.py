@@ -72,6 +72,7 @@ CANDIDATES: Dict[str, dict] = {
     "rematch_hits=2": {"rematch_hits": 2},
     "rematch_hits=3": {"rematch_hits": 3},
     "recent first + rematch_hits=2": {"recent_first": True, "rematch_hits": 2},
+    "recent first + reupdate after a gap": {"recent_first": True, "reupdate_after_gap": True},
 }
 #: the virtual variants of the 30 fps MOT17 sequences: where the unseen-data gap of issue #15
 #: (30 fps moving cameras) is reproduced
