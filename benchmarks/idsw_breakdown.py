@@ -15,6 +15,9 @@ identity is matched again, the event is classified by
 * for a one-frame switch (no gap): whether the previous ID is still reported in this frame and
   whether the ID that takes over matched another person the frame before (``takeover``).
 
+Each event also names its MOT frame and the previous and the new tracker ID (``frame``,
+``old_id``, ``new_id``: the result file's IDs), for ``benchmarks/takeover_sources.py``.
+
 Result files: ``ours`` from ``benchmarks/tune_folds.py`` (``--ours DIR``), the peers from a
 ``track bench --output-dir DIR`` (``--peers DIR``, one folder per peer). MOT files, no frames.
 
@@ -124,7 +127,9 @@ def sequence_events(seq_dir: Path, result_file: Path) -> List[dict]:
                             ", new ID matched no person before")
                     events.append({"gap": gap_bucket(gap, info.frame_rate), "outcome": outcome,
                                    "disp": disp_bucket(disp / max(then_b[3], 1.0)), "score": score,
-                                   "takeover": takeover})
+                                   "takeover": takeover, "frame": t + 1,
+                                   "old_id": int(data.tracker_id_labels[last_k[gi]]),
+                                   "new_id": int(data.tracker_id_labels[ki])})
             last_t[gi], last_k[gi] = t, ki
         prev_owner = owner
     return events

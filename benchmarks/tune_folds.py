@@ -66,6 +66,13 @@ CANDIDATES: Dict[str, dict] = {
     "position_noise=0.27": {"motion.position_noise": 0.27},  # the previous default
     "second_match_iou=0.3": {"second_match_iou": 0.3},
     "high_score=0.6": {"high_score": 0.6},
+    # the one-frame takeovers of docs/takeover_sources.md: a lost track taking a person over in
+    # the first association from the track that had them
+    "recent first": {"recent_first": True},
+    "rematch_hits=2": {"rematch_hits": 2},
+    "rematch_hits=3": {"rematch_hits": 3},
+    "recent first + rematch_hits=2": {"recent_first": True, "rematch_hits": 2},
+    "recent first + reupdate after a gap": {"recent_first": True, "reupdate_after_gap": True},
 }
 #: the virtual variants of the 30 fps MOT17 sequences: where the unseen-data gap of issue #15
 #: (30 fps moving cameras) is reproduced

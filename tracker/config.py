@@ -78,6 +78,16 @@ class TrackerConfig(ConfigBase):
         speeds up or turns moves the people it does not see as well); off by default.
     birth_scene_velocity: a new track starts with the scene velocity of ``lost_follow_scene``
         (estimated whether or not that is on) instead of 0; off by default.
+    recent_first: the first association as a cascade by time since the last match (DeepSORT's,
+        two levels): the confirmed tracks observed in the previous frame are matched to the
+        high-score detections first, the lost tracks only to the detections left. Aimed at the
+        one-frame takeovers of ``docs/takeover_sources.md`` (a coasting lost track taking a
+        person from the track that had them the frame before); off by default (docs/tuning.md).
+    rematch_hits: a track found again after a gap (one or more frames unmatched) is reported
+        only from its ``rematch_hits``-th consecutive match on (OC-SORT reports a track only
+        while its hit streak reaches its ``min_hits``): a lost track that takes a person over
+        for a frame or two is never shown with them; its other frames are reported as before.
+        1 (the default) reports it at once.
     direction_lag_s: the track's direction is measured from its observation at least this many
         seconds before the last one (its oldest kept one when none is that old) to the last.
     camera_motion: camera-motion compensation, applied when ``update`` gets frames
@@ -114,6 +124,8 @@ class TrackerConfig(ConfigBase):
     recovery_max_gap_s: Optional[float] = None
     lost_follow_scene: bool = False
     birth_scene_velocity: bool = False
+    recent_first: bool = False
+    rematch_hits: int = 1
     motion: MotionConfig = field(default_factory=MotionConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     camera_motion: CameraMotionConfig = field(default_factory=CameraMotionConfig)
@@ -128,6 +140,7 @@ class TrackerConfig(ConfigBase):
         if self.low_score > self.high_score:
             raise ValueError(f"TrackerConfig.low_score ({self.low_score}) must be <= high_score ({self.high_score})")
         check_int("TrackerConfig.min_hits", self.min_hits, 1, 100)
+        check_int("TrackerConfig.rematch_hits", self.rematch_hits, 1, 100)
         if not isinstance(self.associator, str) or self.associator not in ASSOCIATORS:
             raise ValueError(f"TrackerConfig.associator must be one of {ASSOCIATORS}, got {self.associator!r}")
         if self.lost_horizon_s is None:  # resolved once: replace() keeps the resolved value
@@ -140,7 +153,7 @@ class TrackerConfig(ConfigBase):
         if self.recovery_max_gap_s is not None:
             check_range("TrackerConfig.recovery_max_gap_s", self.recovery_max_gap_s, 0.0, 3600.0)
         for name in ("fuse_score", "report_detection_box", "refit_velocity_after_gap", "reupdate_after_gap",
-                     "lost_follow_scene", "birth_scene_velocity"):
+                     "lost_follow_scene", "birth_scene_velocity", "recent_first"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"TrackerConfig.{name} must be true or false, got {getattr(self, name)!r}")
         check_range("TrackerConfig.match_probability", self.match_probability, 0.0, 1.0, low_inclusive=False)

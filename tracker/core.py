@@ -9,7 +9,8 @@ Data path of one ``update`` call, one numbered stage each (read top to bottom):
  1. predict every live track to now (Kalman, real time step), then move it by the camera's
     motion since the previous frame when frames are given (``tracker.camera_motion``)
  2. split detections by score into high and low
- 3. first association: high-score detections <-> confirmed and lost tracks
+ 3. first association: high-score detections <-> confirmed and lost tracks (``recent_first``:
+    those observed in the previous frame first, then the lost ones on the detections left)
  4. second association: low-score detections <-> still unmatched confirmed tracks, then (when
     ``recovery_match_iou`` is set) the remaining high-score detections <-> still unmatched
     confirmed and lost tracks by their last observed box
@@ -20,7 +21,8 @@ Data path of one ``update`` call, one numbered stage each (read top to bottom):
     (the median velocity of the observed confirmed tracks; ``birth_scene_velocity``: new tracks
     of the next frames start with it)
  8. forget lost tracks older than the horizon (into the identity memory) and stale memory
- 9. report confirmed tracks as ``Tracks``
+ 9. report confirmed tracks as ``Tracks`` (``rematch_hits``: a track found again after a gap
+    only once it has matched that many consecutive frames again)
 
 Pair costs come from an ``Associator`` (``tracker.association``); a tentative track that
 becomes confirmed asks the identity memory (``tracker.memory``) whether it is a returning
@@ -56,7 +58,8 @@ class _Track:
 
     history rows: (time s, x1, y1, x2, y2, score), bounded; bank: exemplar embeddings for the
     identity memory, bounded. obs_mean / obs_cov: the Kalman state right after the last
-    observation; unseen_steps: predictions since then (the frame steps of a gap)."""
+    observation; unseen_steps: predictions since then (the frame steps of a gap); streak: matches
+    in consecutive frames up to the last one (equal to ``hits`` while the track never missed)."""
 
     mean: np.ndarray
     cov: np.ndarray
@@ -76,6 +79,7 @@ class _Track:
     obs_mean: Optional[np.ndarray] = None
     obs_cov: Optional[np.ndarray] = None
     unseen_steps: int = 0
+    streak: int = 1
 
     @property
     def xyxy(self) -> np.ndarray:
@@ -234,9 +238,10 @@ class Tracker:
         for t in self._tracks:
             t.observed, t.det_index = False, -1
         self._lost_entries = None  # built once per update, on the first confirmation
-        # 3. first association: high-score detections <-> confirmed + lost tracks
-        matches, rest_tracks, rest_high = self._associate(confirmed_or_lost, detections, high, Stage.FIRST, context)
-        self._apply(confirmed_or_lost, detections, high, matches, now)
+        # 3. first association: high-score detections <-> confirmed + lost tracks (one problem, or
+        #    with ``recent_first`` the tracks observed last frame first, then the lost ones)
+        confirmed_or_lost, rest_tracks, rest_high = self._first_association(confirmed_or_lost, detections, high,
+                                                                            context, now)
         # 4. second association: low-score detections <-> unmatched confirmed tracks
         remaining = [confirmed_or_lost[i] for i in rest_tracks if confirmed_or_lost[i].state == TrackState.CONFIRMED]
         matches, _, _ = self._associate(remaining, detections, low, Stage.SECOND, context)
@@ -350,6 +355,30 @@ class Tracker:
             t.history = deque([(r[0], *b.tolist(), r[5]) for r, b in zip(t.history, moved)],
                               maxlen=t.history.maxlen)
 
+    def _first_association(self, tracks: List[_Track], detections: Detections, high: np.ndarray,
+                           context: AssociationContext, now: float):
+        """High-score detections ``high`` <-> confirmed and lost ``tracks``; applies the matches.
+
+        Returns ``(tracks, unmatched, unmatched_high)``: the tracks in the order the indices
+        refer to, the indices of the unmatched ones and the indices into ``high`` of the
+        unmatched detections. With ``recent_first`` it is a cascade by time since the last
+        match (DeepSORT's, in two levels): the tracks observed in the previous frame (state
+        CONFIRMED) are matched first, and the lost ones only to the detections left, so a
+        track that was unmatched cannot take a detection a continuing track explains."""
+        if not self.config.recent_first:
+            matches, rest_tracks, rest_high = self._associate(tracks, detections, high, Stage.FIRST, context)
+            self._apply(tracks, detections, high, matches, now)
+            return tracks, rest_tracks, rest_high
+        recent = [t for t in tracks if t.state == TrackState.CONFIRMED]
+        lost = [t for t in tracks if t.state == TrackState.LOST]
+        matches, rest_recent, rest_high = self._associate(recent, detections, high, Stage.FIRST, context)
+        self._apply(recent, detections, high, matches, now)
+        left = high[rest_high]
+        matches, rest_lost, rest_left = self._associate(lost, detections, left, Stage.FIRST, context)
+        self._apply(lost, detections, left, matches, now)
+        rest_tracks = np.concatenate([rest_recent, len(recent) + np.asarray(rest_lost, np.int64)]).astype(np.int64)
+        return recent + lost, rest_tracks, np.asarray(rest_high)[rest_left]
+
     def _associate(self, tracks: Sequence[_Track], detections: Detections, det_rows: np.ndarray, stage: Stage,
                    context: AssociationContext):
         return self.associator.cost(tracks, detections, det_rows, stage, context).assign()
@@ -380,6 +409,7 @@ class Tracker:
                 self._reupdate(t, detections.xyxy[d], now)
             if cfg.refit_velocity_after_gap and t.state == TrackState.LOST and t.history:
                 self._refit_velocity(t, detections.xyxy[d], now)
+            t.streak = t.streak + 1 if t.unseen_steps <= 1 else 1  # <= 1 prediction since: no frame missed
             t.obs_mean, t.obs_cov, t.unseen_steps = t.mean, t.cov, 0
             t.score = float(detections.scores[d])
             t.last_seen = now
@@ -486,8 +516,8 @@ class Tracker:
     def _report(self, now: float) -> Tracks:
         cfg = self.config
         shown = [t for t in self._tracks if t.track_id > 0 and t.state != TrackState.REMOVED and (
-            t.observed or (t.state == TrackState.LOST and cfg.output_lost_s > 0
-                           and now - t.last_seen <= cfg.output_lost_s))]
+            (t.observed and (t.streak >= cfg.rematch_hits or t.streak == t.hits))
+            or (t.state == TrackState.LOST and cfg.output_lost_s > 0 and now - t.last_seen <= cfg.output_lost_s))]
         if not shown:
             return Tracks.empty(self._frame_index, now, self._camera_motion, self._shot, self._cut)
         boxes = [t.reported_xyxy if cfg.report_detection_box else t.xyxy for t in shown]

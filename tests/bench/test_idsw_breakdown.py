@@ -39,6 +39,7 @@ def test_switch_events_on_real_ground_truth(shared_data, tmp_path):
     events = [e for e in mod.sequence_events(seq_dir, _write(renamed, tmp_path / "renamed.txt"))
               if e["outcome"] != "kept"]
     assert [(e["outcome"], e["gap"]) for e in events] == [("switch to new", "continuous")]
+    assert [(e["frame"], e["old_id"], e["new_id"]) for e in events] == [(31, a, 999)]
     swapped = gt.copy()
     swapped[later & (gt[:, 1] == a), 1] = b
     swapped[later & (gt[:, 1] == b), 1] = a
@@ -46,5 +47,6 @@ def test_switch_events_on_real_ground_truth(shared_data, tmp_path):
     events = [e for e in mod.sequence_events(seq_dir, _write(swapped, tmp_path / "swapped.txt"))
               if e["outcome"] != "kept"]
     assert [(e["outcome"], e["gap"]) for e in events] == [("switch to old", "continuous")] * 2
+    assert sorted((e["frame"], e["old_id"], e["new_id"]) for e in events) == [(31, a, b), (31, b, a)]
     assert mod.gap_bucket(1, 25.0) == "continuous" and mod.gap_bucket(13, 25.0) == "gap 0.5-2 s"
     assert mod.disp_bucket(0.3) == "0.25-0.5 h" and mod.disp_bucket(3.0) == "> 1 h"
