@@ -86,3 +86,16 @@ def test_unlabeled_weights_list_every_training_file_and_its_licence(shared_data)
              for s in meta["training_data"]["sources"]}
     assert sum(c["files"] for c in meta["training_licences"].values()) == len(files)
     assert meta["labels_used"].startswith("none")
+
+
+def test_track_embedder_weights_accepts_a_shipped_name():
+    """``--embedder-weights unlabeled`` loads the shipped file of that name (not a path)."""
+    import argparse
+
+    from tracker.commands.video import _embedder
+
+    emb = _embedder(argparse.Namespace(embedder_weights="unlabeled", adapt=None, appearance="auto"))
+    _, meta = load_weights(shipped_weights_path("unlabeled"))
+    assert emb.metadata["date"] == meta["date"] and "--unlabeled" in emb.metadata["command"]
+    default = _embedder(argparse.Namespace(embedder_weights="default", adapt=None, appearance="auto"))
+    assert default.metadata["date"] != emb.metadata["date"]

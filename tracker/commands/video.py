@@ -156,7 +156,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     adapt.add_argument("--adapt-seed", type=int, default=0, metavar="S", help="seed of the fine-tuning (default 0)")
     adapt.add_argument("--save-embedder", metavar="PATH.pt", help="with --adapt: save the adapted embedder weights")
     adapt.add_argument("--embedder-weights", metavar="PATH.pt",
-                       help="embedder weights to use (e.g. saved by --save-embedder for this camera)")
+                       help="embedder weights to use: a file (e.g. saved by --save-embedder for this camera) or "
+                            "a shipped name: default, holdout, unlabeled (trained on the unlabeled clips too)")
 
 
 def _text(value):
