@@ -5,7 +5,7 @@ Features (``pair_features``, (P, F) float64, ``FEATURES`` names the columns): th
 motion residual of the velocity-extrapolated position and the straight-line displacement (box
 heights), the displacement's x and y (heights), the log height ratio, the speeds at A's end and
 B's start and their difference (heights/s), both tracklets' durations (log s), the hand-built
-scorer's log-odds without its appearance term (``scoring.pair_log_odds``, clipped), the cosine
+scorer's log-odds without its appearance term (``scoring.motion_log_odds``, clipped), the cosine
 of the two tracklets' aggregated embeddings and whether both have one. All in the coordinates the tracklets were
 built in (scene coordinates under camera motion, ``scene.CameraPath``).
 
@@ -33,7 +33,7 @@ import numpy as np
 from tracker.errors import InputError
 from tracker.model_registry import OFFLINE_SCORER
 from tracker.offline.config import OfflineConfig
-from tracker.offline.scoring import TrackletTable, appearance_log_lr, pair_log_odds
+from tracker.offline.scoring import PairGeometry, TrackletTable, appearance_log_lr, motion_log_odds
 
 #: the feature columns, in order
 FEATURES = ("gap_s", "residual_h", "distance_h", "dx_h", "dy_h", "log_size_ratio", "speed_a_h", "speed_b_h",
@@ -54,28 +54,29 @@ def pair_features(table: TrackletTable, a: np.ndarray, b: np.ndarray, config: Of
     evidence (its appearance term left out); with_appearance False: the appearance columns are 0
     (as for tracklets without embeddings)."""
     a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
-    gap = np.maximum(table.start_time[b] - table.end_time[a], 0.0)
-    h = np.sqrt(table.end_height[a] * table.start_height[b])
-    displacement = table.start_centre[b] - table.end_centre[a]
-    horizon = np.minimum(gap, config.velocity_horizon_s)[:, None]
-    predicted = 0.5 * (table.end_velocity[a] + table.start_velocity[b]) * horizon
-    residual = np.linalg.norm(displacement - predicted, axis=1) / h
-    distance = np.linalg.norm(displacement, axis=1) / h
-    size = np.log(table.start_height[b] / table.end_height[a])
-    speed_a = np.linalg.norm(table.end_velocity[a], axis=1) / h
-    speed_b = np.linalg.norm(table.start_velocity[b], axis=1) / h
-    change = np.linalg.norm(table.end_velocity[a] - table.start_velocity[b], axis=1) / h
+    geometry = PairGeometry.of(table, a, b, config)
+    return features_of(table, a, b, geometry, motion_log_odds(geometry, config)[0], with_appearance)
+
+
+def features_of(table: TrackletTable, a: np.ndarray, b: np.ndarray, geometry: PairGeometry, hand: np.ndarray,
+                with_appearance: bool) -> np.ndarray:
+    """``pair_features`` from the pairs' geometry and hand-built motion log-odds (computed once
+    by the caller that also needs them)."""
+    g = geometry
+    distance = np.linalg.norm(g.displacement, axis=1) / g.h
+    speed_a = np.linalg.norm(table.end_velocity[a], axis=1) / g.h
+    speed_b = np.linalg.norm(table.start_velocity[b], axis=1) / g.h
+    change = np.linalg.norm(table.end_velocity[a] - table.start_velocity[b], axis=1) / g.h
     duration_a = np.log(np.maximum(table.end_time[a] - table.start_time[a], MIN_DURATION_S))
     duration_b = np.log(np.maximum(table.end_time[b] - table.start_time[b], MIN_DURATION_S))
-    hand = pair_log_odds(table, a, b, config)[0] - appearance_log_lr(table, a, b, config)  # motion and size
     cosine = np.zeros(len(a))
     both = np.zeros(len(a))
     if with_appearance and table.appearance is not None:
         has = table.has_appearance[a] & table.has_appearance[b]
         cosine = np.where(has, np.einsum("ij,ij->i", table.appearance[a], table.appearance[b]), 0.0)
         both = has.astype(np.float64)
-    return np.column_stack([gap, residual, distance, displacement[:, 0] / h, displacement[:, 1] / h, size,
-                            speed_a, speed_b, change, duration_a, duration_b,
+    return np.column_stack([g.gap, g.residual, distance, g.displacement[:, 0] / g.h, g.displacement[:, 1] / g.h,
+                            g.size, speed_a, speed_b, change, duration_a, duration_b,
                             np.clip(hand, -HAND_LOG_ODDS_CLIP, HAND_LOG_ODDS_CLIP), cosine, both])
 
 
@@ -130,11 +131,13 @@ def learned_log_odds(table: TrackletTable, a: np.ndarray, b: np.ndarray, config:
                      ) -> Tuple[np.ndarray, np.ndarray]:
     """Like ``scoring.pair_log_odds``: (P,) calibrated log-odds from the learned scorer and (P,)
     bool, the hand scorer's hard constraints."""
-    _, feasible = pair_log_odds(table, a, b, config)
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    geometry = PairGeometry.of(table, a, b, config)
+    hand, feasible = motion_log_odds(geometry, config)
     if len(a) == 0:
         return np.zeros(0), feasible
     scorer = load_scorer(scorer_path(config))
     if scorer.appearance_trained:
-        return scorer.log_odds(pair_features(table, a, b, config)), feasible
-    log_odds = scorer.log_odds(pair_features(table, a, b, config, with_appearance=False))
+        return scorer.log_odds(features_of(table, a, b, geometry, hand, True)), feasible
+    log_odds = scorer.log_odds(features_of(table, a, b, geometry, hand, False))
     return log_odds + appearance_log_lr(table, a, b, config), feasible

@@ -104,27 +104,52 @@ def candidate_pairs(table: TrackletTable, config: OfflineConfig) -> Tuple[np.nda
     return a[keep], b[keep]
 
 
+@dataclass(frozen=True, eq=False)
+class PairGeometry:
+    """The motion geometry of candidate pairs (``a[k]`` earlier, ``b[k]`` later), shared by the
+    hand-built and the learned scorer: gap (P,) s from A's end to B's start; h (P,) px, the
+    geometric mean of A's end height and B's start height; displacement (P, 2) px of the box
+    centre over the gap; residual (P,) heights, its distance from the displacement the two end
+    velocities predict (over at most ``velocity_horizon_s``); size (P,) log(B's height / A's)."""
+
+    gap: np.ndarray
+    h: np.ndarray
+    displacement: np.ndarray
+    residual: np.ndarray
+    size: np.ndarray
+
+    @classmethod
+    def of(cls, table: TrackletTable, a: np.ndarray, b: np.ndarray, config: OfflineConfig) -> "PairGeometry":
+        gap = np.maximum(table.start_time[b] - table.end_time[a], 0.0)
+        h = np.sqrt(table.end_height[a] * table.start_height[b])
+        displacement = table.start_centre[b] - table.end_centre[a]
+        horizon = np.minimum(gap, config.velocity_horizon_s)[:, None]
+        predicted = 0.5 * (table.end_velocity[a] + table.start_velocity[b]) * horizon
+        residual = np.linalg.norm(displacement - predicted, axis=1) / h
+        return cls(gap, h, displacement, residual, np.log(table.start_height[b] / table.end_height[a]))
+
+
+def motion_log_odds(geometry: PairGeometry, config: OfflineConfig) -> Tuple[np.ndarray, np.ndarray]:
+    """The hand-built log-odds without the appearance term (prior, gap decay, motion, size) and
+    (P,) bool: the pair passes the hard constraints (speed bound, size ratio)."""
+    cfg, g = config, geometry
+    spread = cfg.position_sigma + cfg.position_sigma_rate * g.gap
+    reach = cfg.max_speed * g.gap + REACH_SIGMAS * spread
+    motion = np.log(reach ** 2 / (2.0 * spread ** 2)) - g.residual ** 2 / (2.0 * spread ** 2)
+    size_term = (np.log(cfg.size_sigma_other / cfg.size_sigma) - g.size ** 2 / (2.0 * cfg.size_sigma ** 2)
+                 + g.size ** 2 / (2.0 * cfg.size_sigma_other ** 2))
+    log_odds = cfg.prior_log_odds - g.gap / cfg.gap_decay_s + motion + size_term
+    straight = np.linalg.norm(g.displacement, axis=1) / g.h
+    feasible = (straight <= reach) & (np.abs(g.size) <= np.log(cfg.max_size_ratio))
+    return log_odds, feasible
+
+
 def pair_log_odds(table: TrackletTable, a: np.ndarray, b: np.ndarray, config: OfflineConfig
                   ) -> Tuple[np.ndarray, np.ndarray]:
     """Log-odds (P,) that tracklet ``b[k]`` continues ``a[k]``, and (P,) bool: the pair passes
     the hard constraints (the log-odds of a pair that fails are finite but must not be used)."""
-    cfg = config
-    gap = np.maximum(table.start_time[b] - table.end_time[a], 0.0)
-    h = np.sqrt(table.end_height[a] * table.start_height[b])
-    displacement = table.start_centre[b] - table.end_centre[a]
-    horizon = np.minimum(gap, cfg.velocity_horizon_s)[:, None]
-    predicted = 0.5 * (table.end_velocity[a] + table.start_velocity[b]) * horizon
-    residual = np.linalg.norm(displacement - predicted, axis=1) / h
-    spread = cfg.position_sigma + cfg.position_sigma_rate * gap
-    reach = cfg.max_speed * gap + REACH_SIGMAS * spread
-    motion = np.log(reach ** 2 / (2.0 * spread ** 2)) - residual ** 2 / (2.0 * spread ** 2)
-    size = np.log(table.start_height[b] / table.end_height[a])
-    size_term = (np.log(cfg.size_sigma_other / cfg.size_sigma) - size ** 2 / (2.0 * cfg.size_sigma ** 2)
-                 + size ** 2 / (2.0 * cfg.size_sigma_other ** 2))
-    log_odds = cfg.prior_log_odds - gap / cfg.gap_decay_s + motion + size_term + appearance_log_lr(table, a, b, cfg)
-    straight = np.linalg.norm(displacement, axis=1) / h
-    feasible = (straight <= reach) & (np.abs(size) <= np.log(cfg.max_size_ratio))
-    return log_odds, feasible
+    log_odds, feasible = motion_log_odds(PairGeometry.of(table, a, b, config), config)
+    return log_odds + appearance_log_lr(table, a, b, config), feasible
 
 
 def appearance_log_lr(table: TrackletTable, a: np.ndarray, b: np.ndarray, config: OfflineConfig) -> np.ndarray:
