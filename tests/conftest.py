@@ -4,9 +4,11 @@ synthetic video of moving white squares with a detector that finds them
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -36,6 +38,21 @@ class SharedData:
         if not path.exists():
             pytest.skip(f"development data not found at {path} (see ../shared/data/README.md)")
         return path
+
+
+@pytest.fixture(scope="session")
+def benchmark_module():
+    """``benchmark_module("soak")`` -> the module of ``benchmarks/soak.py``, loaded once (kept in
+    ``sys.modules`` as ``benchmark_soak``: dataclasses look their module up)."""
+    def load(name: str):
+        key = f"benchmark_{name}"
+        if key not in sys.modules:
+            spec = importlib.util.spec_from_file_location(key, REPO_ROOT / "benchmarks" / f"{name}.py")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[key] = module
+            spec.loader.exec_module(module)
+        return sys.modules[key]
+    return load
 
 
 @pytest.fixture(scope="session")

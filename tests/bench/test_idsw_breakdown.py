@@ -1,7 +1,6 @@
 """benchmarks/idsw_breakdown.py on real ground truth turned into tracker results: a perfect
 result has no switch, a relabelled identity is one switch to a new ID, two swapped identities
 are two switches to old IDs."""
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +9,6 @@ REPO = Path(__file__).resolve().parents[2]
 SEQ = "TUD-Campus"
 
 
-def _module():
-    spec = importlib.util.spec_from_file_location("idsw_breakdown", REPO / "benchmarks" / "idsw_breakdown.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def _write(rows: np.ndarray, path: Path) -> Path:
     lines = [f"{int(r[0])},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},1,-1,-1,-1" for r in rows]
@@ -23,11 +16,11 @@ def _write(rows: np.ndarray, path: Path) -> Path:
     return path
 
 
-def test_switch_events_on_real_ground_truth(shared_data, tmp_path):
+def test_switch_events_on_real_ground_truth(shared_data, tmp_path, benchmark_module):
     seq_dir = shared_data.require(shared_data.mot / SEQ)
     gt = np.loadtxt(seq_dir / "gt" / "gt.txt", delimiter=",")[:, :6]
     gt = gt[np.lexsort((gt[:, 1], gt[:, 0]))]
-    mod = _module()
+    mod = benchmark_module("idsw_breakdown")
     perfect = mod.sequence_events(seq_dir, _write(gt, tmp_path / "perfect.txt"))
     assert all(e["outcome"] == "kept" for e in perfect)
     # two identities present in frames 30 and 31 (1-based): one renamed from 31 on, or both swapped

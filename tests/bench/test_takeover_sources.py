@@ -1,27 +1,20 @@
 """benchmarks/takeover_sources.py: its recorder watches the tracker without changing what it
 reports, keeps one snapshot per frame, and buckets the unseen frames as documented."""
-import importlib.util
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SEQ = "TUD-Campus"
 
 
-def _module():
-    spec = importlib.util.spec_from_file_location("takeover_sources", REPO / "benchmarks" / "takeover_sources.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
-
-def test_unseen_buckets():
-    mod = _module()
+def test_unseen_buckets(benchmark_module):
+    mod = benchmark_module("takeover_sources")
     assert [mod.unseen_bucket(n) for n in (1, 2, 3, 5, 6)] == [
         "lost, 1 frame unseen", "lost, 2 frames unseen", "lost, 3-5 frames unseen", "lost, 3-5 frames unseen",
         "lost, > 5 frames unseen"]
 
 
-def test_recorder_does_not_change_the_results(shared_data, tmp_path):
+def test_recorder_does_not_change_the_results(shared_data, tmp_path, benchmark_module):
     """The recorded run's MOT rows equal an unrecorded run's of the same tracker on a real
     sequence; every frame has a snapshot of the live IDs."""
     from tracker.benchmarking.adapters import make_adapter
@@ -30,7 +23,7 @@ def test_recorder_does_not_change_the_results(shared_data, tmp_path):
     from tracker.io.mot import load_detections, read_seqinfo, write_mot_results
 
     seq_dir = shared_data.require(shared_data.mot / SEQ)
-    mod = _module()
+    mod = benchmark_module("takeover_sources")
     rec = mod.run_sequence_recorded(seq_dir, {}, tmp_path / "recorded.txt")
     info = read_seqinfo(seq_dir)
     dets = load_detections(seq_dir / "det" / "det.txt", seq_length=info.seq_length)

@@ -3,28 +3,11 @@ street through ``track()`` with the real appearance embedder; live tracks and id
 entries stay bounded and resident memory does not creep up."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-SOAK = Path(__file__).resolve().parents[2] / "benchmarks" / "soak.py"
 
-
-def _soak_module():
-    import sys
-
-    if "soak_benchmark" in sys.modules:
-        return sys.modules["soak_benchmark"]
-    spec = importlib.util.spec_from_file_location("soak_benchmark", SOAK)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["soak_benchmark"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_short_soak_stays_bounded(tmp_path):
-    soak = _soak_module()
+def test_short_soak_stays_bounded(tmp_path, benchmark_module):
+    soak = benchmark_module("soak")
     embedder, reason = soak.load_embedder()
     if embedder is None:
         pytest.skip(reason)

@@ -2,7 +2,6 @@
 track across a cut (two real videos joined into one)."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -17,19 +16,10 @@ from tracker.config import TrackerConfig
 from tracker.pipeline import track, video_config
 from tracker.shots import ShotCutConfig, ShotCutDetector
 
-REPO = Path(__file__).resolve().parents[2]
 #: frames taken from each of the two joined videos
 JOIN_FRAMES = 40
 #: boxes the fixed detector reports in every frame (x1, y1, x2, y2 px of a 640x480 frame)
 FIXED_BOXES = np.array([[100, 100, 160, 260], [300, 120, 360, 280], [480, 90, 540, 250]], np.float32)
-
-
-def _labels():
-    """The cuts found by eye (``benchmarks/shot_cuts.py``: ``CUT_FRAMES``)."""
-    spec = importlib.util.spec_from_file_location("shot_cuts_bench", REPO / "benchmarks" / "shot_cuts.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.CUT_FRAMES
 
 
 def _frames(path: Path, count=None, size=None) -> list:
@@ -56,11 +46,11 @@ def _cuts(frames) -> list:
                                   "pavan0543+Realtime-People-tracking/videos_example_02.mp4",
                                   "GUTOMADON+MultiAnomalyDetector/PeopleStealingItem.mp4",
                                   "GUTOMADON+MultiAnomalyDetector/pedestre.mp4"])
-def test_the_montages_scene_cuts_are_found_where_they_are(shared_data, clip):
+def test_the_montages_scene_cuts_are_found_where_they_are(shared_data, benchmark_module, clip):
     """Every scene cut found by eye is found at its frame, and nothing else but jump cuts (the
     same view a moment later; docs/shot_cuts.md reports how many of those are found)."""
     path = shared_data.require(shared_data.root / "unlabeled" / clip)
-    labels = _labels()[clip]
+    labels = benchmark_module("shot_cuts").CUT_FRAMES[clip]  # the cuts found by eye
     found = _cuts(_frames(path))
     scene = sorted(k for k, kind in labels.items() if kind == "scene")
     assert set(scene) <= set(found), (found, scene)
